@@ -1,0 +1,247 @@
+r"""Base class of every pyg-mmkg dataset."""
+from __future__ import annotations
+
+import hashlib
+import os
+import os.path as osp
+import re
+import shutil
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch_geometric.data import HeteroData, InMemoryDataset
+
+from pyg_mmkg.data.contract import ENTITY, RELATION
+from pyg_mmkg.data.io import RawFormatError, resolve
+from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
+                               read_kg_folder)
+from pyg_mmkg.data.validate import validate
+
+__all__ = ['MMKGDataset', 'sha256sum']
+
+
+def sha256sum(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r'[^A-Za-z0-9.+-]+', '_', text).strip('_')[:80]
+
+
+class MMKGDataset(InMemoryDataset):
+    r"""A multimodal knowledge graph as one :class:`HeteroData`
+    (see :mod:`pyg_mmkg.data.contract`).
+
+    Subclasses set the class attributes: :obj:`layout` (raw layout),
+    :obj:`files` (required raw file names), :obj:`urls` (file name ->
+    ``(url, sha256)`` for public files that :meth:`download` fetches),
+    :obj:`manual` (a description of files that must be downloaded by hand,
+    used in the error message) and :obj:`stats` (expected counts).
+
+    Args:
+        root (str): Root directory; raw files go to ``root/raw``, processed
+            files to ``root/processed``.
+        text_encoder (optional): A :mod:`pyg_mmkg.features` text encoder;
+            when given, entity and relation texts are encoded into
+            ``x_text`` (its identity is part of the processed file name).
+        image_encoder (optional): A :mod:`pyg_mmkg.features` image encoder,
+            used with :obj:`image_paths`.
+        image_paths (dict, optional): Entity name -> list of image files.
+        feature_files (dict, optional): Precomputed features, e.g.
+            ``{'entity.x_text': 'text.pt', 'entity.x_image': 'img.pt'}``;
+            each file holds a dict name -> tensor (VISTA's layout) or a
+            tensor in entity-id order.
+        max_images (int, optional): Images kept per entity (K).
+        transform, pre_transform (callable, optional): As in PyG.
+        force_reload (bool): Re-process. (default: :obj:`False`)
+    """
+    layout: str = 'auto'
+    files: Sequence[str] = ()
+    urls: Dict[str, Tuple[str, Optional[str]]] = {}
+    manual: Optional[str] = None
+    stats: Dict[str, int] = {}
+    default_max_images: Optional[int] = None
+    license: str = ''
+
+    def __init__(
+        self,
+        root: str,
+        text_encoder=None,
+        image_encoder=None,
+        image_paths: Optional[Dict[str, List[str]]] = None,
+        feature_files: Optional[Dict[str, str]] = None,
+        max_images: Optional[int] = None,
+        transform: Optional[Callable] = None,
+        pre_transform: Optional[Callable] = None,
+        force_reload: bool = False,
+    ) -> None:
+        self.text_encoder = text_encoder
+        self.image_encoder = image_encoder
+        self.image_paths = image_paths
+        self.feature_files = dict(feature_files or {})
+        self.max_images = max_images or self.default_max_images
+        super().__init__(root, transform, pre_transform,
+                         force_reload=force_reload)
+        self.load(self.processed_paths[0], data_cls=HeteroData)
+
+    # -- files -------------------------------------------------------------
+    @property
+    def raw_file_names(self) -> List[str]:
+        return list(self.files)
+
+    @property
+    def raw_paths(self) -> List[str]:
+        # A gzipped copy (``train.txt.gz``) counts as present.
+        return [resolve(osp.join(self.raw_dir, f), required=False)
+                or osp.join(self.raw_dir, f) for f in self.raw_file_names]
+
+    @property
+    def feature_id(self) -> str:
+        parts = []
+        for key, enc in (('t', self.text_encoder), ('v', self.image_encoder)):
+            if enc is not None:
+                parts.append(f'{key}-{_slug(getattr(enc, "identity", repr(enc)))}')
+        for key in sorted(self.feature_files):
+            path = self.feature_files[key]
+            digest = hashlib.sha1(f'{osp.abspath(path)}:{osp.getmtime(path)}'
+                                  .encode()).hexdigest()[:10]
+            parts.append(f'{_slug(key)}-{digest}')
+        if self.max_images is not None:
+            parts.append(f'k{self.max_images}')
+        return '__'.join(parts) or 'raw'
+
+    @property
+    def processed_file_names(self) -> List[str]:
+        return [f'data__{self.feature_id}.pt']
+
+    def download(self) -> None:
+        missing = [f for f, p in zip(self.raw_file_names, self.raw_paths)
+                   if not osp.exists(p)]
+        downloadable = [f for f in missing if f in self.urls]
+        for name in downloadable:
+            self._download_file(name)
+        rest = [f for f in missing if f not in self.urls]
+        if rest:
+            raise RuntimeError(
+                f"Dataset not found. {type(self).__name__} needs "
+                f"{', '.join(repr(f) for f in rest)} in '{self.raw_dir}'. "
+                f"{self.manual or ''}".strip())
+
+    def _download_file(self, name: str) -> None:
+        from torch_geometric.data import download_url
+        url, digest = self.urls[name]
+        os.makedirs(self.raw_dir, exist_ok=True)
+        tmp_dir = osp.join(self.raw_dir, '.download')
+        try:
+            path = download_url(url, tmp_dir, filename=name)
+        except Exception as e:
+            raise RuntimeError(
+                f"Could not download '{url}' for {type(self).__name__} "
+                f"({e}). Download it by hand and place it at "
+                f"'{osp.join(self.raw_dir, name)}'. "
+                f"{self.manual or ''}".strip()) from e
+        self._check_and_move(path, name, digest)
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+    def _check_and_move(self, path: str, name: str,
+                        digest: Optional[str]) -> None:
+        if digest is not None:
+            got = sha256sum(path)
+            if got != digest:
+                os.remove(path)
+                raise RuntimeError(
+                    f"Checksum mismatch for '{name}' downloaded from "
+                    f"'{self.urls[name][0]}': expected sha256 {digest}, got "
+                    f"{got}. The file was removed; the upstream file may "
+                    f"have changed or the download is corrupt.")
+        os.replace(path, osp.join(self.raw_dir, name))
+
+    # -- processing ----------------------------------------------------------
+    def read_raw(self) -> HeteroData:
+        r"""Reads the raw folder into a contract HeteroData (no features
+        from encoders yet). Subclasses add dataset-specific side files."""
+        return read_kg_folder(self.raw_dir, self.layout)
+
+    def process(self) -> None:
+        data = self.read_raw()
+        if self.layout == 'vista':
+            load_vista_features(data, self.raw_dir, self.max_images,
+                                self.max_images)
+        self._load_feature_files(data)
+        self._encode(data)
+        validate(data)
+        if self.pre_transform is not None:
+            data = self.pre_transform(data)
+        # InMemoryDataset.save writes via fsspec; write to a temporary file
+        # first so an interrupted process leaves no half-written cache.
+        tmp = self.processed_paths[0] + '.tmp'
+        self.save([data], tmp)
+        os.replace(tmp, self.processed_paths[0])
+
+    def _load_feature_files(self, data: HeteroData) -> None:
+        for key, path in self.feature_files.items():
+            store_key, attr = key.split('.', 1)
+            if store_key not in (ENTITY, RELATION) or attr not in (
+                    'x_text', 'x_image'):
+                raise ValueError(f"feature_files key '{key}' must be "
+                                 f"'entity|relation.x_text|x_image'")
+            store = data[store_key]
+            names = store.name
+            multi = attr == 'x_image'
+            obj = torch.load(resolve(path), map_location='cpu',
+                             weights_only=True) if osp.exists(path) else None
+            if obj is None:
+                raise FileNotFoundError(f"Feature file '{path}' is missing")
+            if isinstance(obj, dict):
+                x, mask = feature_dict_to_tensor(path, names, multi,
+                                                 self.max_images)
+            else:
+                x = torch.as_tensor(obj).float()
+                want = 3 if multi else 2
+                if multi and x.dim() == 2:
+                    x = x.unsqueeze(1)
+                if x.dim() != want or x.size(0) != len(names):
+                    raise RawFormatError(path, None, f'expected a tensor of '
+                                         f'shape [{len(names)}, ...] with '
+                                         f'{want} dims, got {tuple(x.shape)}')
+                if not torch.isfinite(x).all():
+                    raise RawFormatError(path, None, 'contains NaN or inf '
+                                         'values')
+                mask = x.abs().sum(-1) > 0
+            if multi:
+                store.x_image, store.image_mask = x, mask
+                store.has_image = mask.any(-1)
+            else:
+                store.x_text, store.has_text = x, mask
+            data.feature_encoders[key] = f'file:{osp.basename(path)}'
+
+    def _encode(self, data: HeteroData) -> None:
+        if self.text_encoder is None and self.image_encoder is None:
+            return
+        from pyg_mmkg.features import attach_features
+        kwargs = {}
+        if self.text_encoder is not None:
+            kwargs.update(text_encoder=self.text_encoder,
+                          entity_texts=data[ENTITY].get('text'),
+                          relation_texts=data[RELATION].get('text'))
+        if self.image_encoder is not None:
+            paths = self.image_paths or {}
+            kwargs.update(image_encoder=self.image_encoder,
+                          entity_images=[paths.get(n, [])
+                                         for n in data[ENTITY].name])
+            if self.max_images is not None:
+                kwargs['max_images'] = self.max_images
+        attach_features(data, cache_dir=osp.join(self.root, 'feature_cache'),
+                        **kwargs)
+
+    # -- info ----------------------------------------------------------------
+    @property
+    def num_relations(self) -> int:
+        return int(self._data['relation'].num_nodes)
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}()'

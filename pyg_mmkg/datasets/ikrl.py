@@ -1,0 +1,100 @@
+r"""WN9-IMG from IKRL (Xie et al., IJCAI 2017)."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import shutil
+import subprocess
+
+from pyg_mmkg.data.contract import ENTITY
+from pyg_mmkg.data.io import read_image_index, read_text_map, resolve
+from pyg_mmkg.datasets.base import MMKGDataset
+
+__all__ = ['WN9_IMG']
+
+_IKRL_RAR = ('https://github.com/thunlp/IKRL/raw/'
+             '39d4cc109234fb28788fbd8bc2732494c5631972/data.rar')
+_GLOSSES = ('https://raw.githubusercontent.com/yao8839836/kg-bert/'
+            '0b8f625108efcb9b43603b6840f2548ff3d3c973/data/WN18/'
+            'entity2text.txt')
+
+
+class WN9_IMG(MMKGDataset):
+    r"""The WN9-IMG dataset from the `"Image-embodied Knowledge
+    Representation Learning" <https://www.ijcai.org/proceedings/2017/438>`_
+    paper: a WordNet subset whose entities have ImageNet images (10 for
+    most). Triples are stored head, tail, relation with CRLF endings.
+
+    ``data['entity'].image_refs`` lists each entity's ImageNet image ids
+    (from ``image_list.txt``); the photos themselves must come from
+    ImageNet (licence). Entity glosses (``entity2text.txt`` of kg-bert's
+    WordNet files, keyed by offset) become ``data['entity'].text`` when
+    present.
+
+    **STATS:**
+
+    .. list-table::
+        :header-rows: 1
+
+        * - #entities
+          - #relations
+          - #train
+          - #valid
+          - #test
+          - #images
+        * - 6,555
+          - 9
+          - 11,741
+          - 1,337
+          - 1,319
+          - 63,225
+    """
+    layout = 'wn9'
+    files = ('entity2id.txt', 'relation2id.txt', 'train.txt', 'valid.txt',
+             'test.txt')
+    manual = (f"Download data.rar from {_IKRL_RAR} (thunlp/IKRL, MIT), "
+              f"extract it (unar/unrar) and move its files into the raw "
+              f"folder. Images come from ImageNet (image ids in "
+              f"image_list.txt).")
+    stats = dict(num_entities=6555, num_relations=9, train=11741, val=1337,
+                 test=1319)
+    default_max_images = 10
+
+    def download(self) -> None:
+        from torch_geometric.data import download_url
+        os.makedirs(self.raw_dir, exist_ok=True)
+        tool = shutil.which('unar') or shutil.which('unrar') or \
+            shutil.which('bsdtar')
+        if tool is None:
+            raise RuntimeError(f'Dataset not found. No RAR extractor (unar, '
+                               f'unrar or bsdtar) is installed. '
+                               f'{self.manual} Raw folder: {self.raw_dir}')
+        try:
+            rar = download_url(_IKRL_RAR, self.raw_dir)
+            download_url(_GLOSSES, self.raw_dir)
+        except Exception as e:
+            raise RuntimeError(f'Dataset not found. {self.manual} Raw '
+                               f'folder: {self.raw_dir}') from e
+        name = osp.basename(tool)
+        cmd = {'unar': [tool, '-f', '-D', '-o', self.raw_dir, rar],
+               'unrar': [tool, 'e', '-o+', rar, self.raw_dir],
+               'bsdtar': [tool, '-xf', rar, '-C', self.raw_dir]}[name]
+        subprocess.run(cmd, check=True, capture_output=True)
+        for root, _, files in os.walk(self.raw_dir):
+            for f in files:
+                if root != self.raw_dir and f.endswith('.txt'):
+                    os.replace(osp.join(root, f), osp.join(self.raw_dir, f))
+        os.remove(rar)
+
+    def read_raw(self):
+        data = super().read_raw()
+        names = data[ENTITY].name
+        gloss = osp.join(self.raw_dir, 'entity2text.txt')
+        if resolve(gloss, required=False):
+            text = read_text_map(gloss)
+            data[ENTITY].text = [text.get(n[1:], '') for n in names]
+        images = osp.join(self.raw_dir, 'image_list.txt')
+        if resolve(images, required=False):
+            index = read_image_index(images, names=names, fmt='prefixed')
+            data[ENTITY].image_refs = [index.get(n, []) for n in names]
+        return data

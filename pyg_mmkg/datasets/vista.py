@@ -1,0 +1,187 @@
+r"""VISTA's datasets (Lee et al., Findings of EMNLP 2023): VTKG-I, VTKG-C,
+WN18RR++ and FB15K237 with visual and textual features."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+import shutil
+
+import torch
+
+from pyg_mmkg.data.contract import ENTITY, RELATION
+from pyg_mmkg.data.io import RawFormatError
+from pyg_mmkg.datasets.base import MMKGDataset
+
+__all__ = ['VTKG_I', 'VTKG_C', 'WN18RR_PP', 'FB15K237', 'bundled_dir']
+
+_VISTA_DRIVE = ('https://drive.google.com/file/d/'
+                '1u4QthmEboMzRarF_HLYfLDOLcOZeH8Gp/view')
+_FILES = ('entities.txt', 'relations.txt', 'train.txt', 'valid.txt',
+          'test.txt')
+
+
+def _manual(folder: str) -> str:
+    return (f"Download the VISTA datasets zip from {_VISTA_DRIVE} (linked "
+            f"from https://github.com/bdi-lab/VISTA), unzip it and move the "
+            f"files of its '{folder}' folder (entities.txt, relations.txt, "
+            f"train/valid/test.txt, visual_features_ent.pt, "
+            f"visual_features_rel.pt, textual_features_ent.pt, "
+            f"textual_features_rel.pt) into the raw folder. The data is "
+            f"licensed CC BY-NC-SA 4.0.")
+
+
+class _VISTADataset(MMKGDataset):
+    layout = 'vista'
+    files = _FILES
+    license = 'CC BY-NC-SA 4.0'
+
+
+def bundled_dir() -> str:
+    r"""The folder of the VTKG-I copy shipped with pyg-mmkg."""
+    here = osp.dirname(osp.abspath(__file__))
+    for cand in (osp.join(here, 'bundled', 'VTKG-I'),
+                 osp.join(here, '..', '..', 'datasets', 'VTKG-I')):
+        if osp.exists(osp.join(cand, 'entities.txt')):
+            return osp.normpath(cand)
+    raise FileNotFoundError('The bundled VTKG-I copy is missing from this '
+                            'installation of pyg-mmkg')
+
+
+class VTKG_I(_VISTADataset):
+    r"""The VTKG-I dataset from the `"VISTA: Visual-Textual Knowledge Graph
+    Representation Learning" <https://aclanthology.org/2023.findings-emnlp.
+    488>`_ paper: a small visual-textual KG whose relations are
+    verbs/prepositions and whose entities are WordNet synsets.
+
+    When the official files (with VISTA's visual and textual ``.pt``
+    features) are not in ``root/raw``, the copy bundled with pyg-mmkg is
+    used: the triples, names and descriptions of every entity and relation
+    (CC BY-NC-SA 4.0) plus 384-d text features of those descriptions
+    computed with the real all-MiniLM-L6-v2 sentence encoder (no images:
+    VISTA never released them and its feature files are not bundled).
+
+    **STATS:**
+
+    .. list-table::
+        :header-rows: 1
+
+        * - #entities
+          - #relations
+          - #train
+          - #valid
+          - #test
+        * - 181
+          - 217
+          - 1,054
+          - 131
+          - 131
+    """
+    stats = dict(num_entities=181, num_relations=217, train=1054, val=131,
+                 test=131)
+    manual = _manual('VTKG-I')
+    default_max_images = 5
+
+    def download(self) -> None:
+        src = bundled_dir()
+        os.makedirs(self.raw_dir, exist_ok=True)
+        for name in os.listdir(src):
+            if name.endswith(('.txt', '.pt')) or name == 'LICENSE':
+                shutil.copy2(osp.join(src, name), osp.join(self.raw_dir, name))
+
+    def read_raw(self):
+        data = super().read_raw()
+        path = osp.join(self.raw_dir, 'text_features.pt')
+        official = osp.exists(osp.join(self.raw_dir,
+                                       'textual_features_ent.pt'))
+        if osp.exists(path) and not official:
+            feats = torch.load(path, map_location='cpu', weights_only=True)
+            for key in (ENTITY, RELATION):
+                x = feats[key].float()
+                n = int(data[key].num_nodes)
+                if x.shape[0] != n or not torch.isfinite(x).all():
+                    raise RawFormatError(path, None, f"'{key}' features "
+                                         f"must be finite [{n}, D], got "
+                                         f"{tuple(x.shape)}")
+                data[key].x_text = x
+                data[key].has_text = torch.ones(n, dtype=torch.bool)
+                data.feature_encoders[f'{key}.x_text'] = feats['encoder']
+        return data
+
+
+class VTKG_C(_VISTADataset):
+    r"""The VTKG-C dataset from the `"VISTA: Visual-Textual Knowledge Graph
+    Representation Learning" <https://aclanthology.org/2023.findings-emnlp.
+    488>`_ paper (ConceptNet-style commonsense KG over WordNet synsets and
+    words). Manual download from Google Drive.
+
+    **STATS:**
+
+    .. list-table::
+        :header-rows: 1
+
+        * - #entities
+          - #relations
+          - #test
+        * - 43,267
+          - 2,731
+          - 11,152
+    """
+    stats = dict(num_entities=43267, num_relations=2731, test=11152)
+    manual = _manual('VTKG-C')
+    default_max_images = 3
+
+
+class WN18RR_PP(_VISTADataset):
+    r"""WN18RR++ from the `"VISTA: Visual-Textual Knowledge Graph
+    Representation Learning" <https://aclanthology.org/2023.findings-emnlp.
+    488>`_ paper: WN18RR with synset names, images and descriptions.
+    Manual download from Google Drive.
+
+    **STATS:**
+
+    .. list-table::
+        :header-rows: 1
+
+        * - #entities
+          - #relations
+          - #train
+          - #valid
+          - #test
+        * - 41,105
+          - 11
+          - 86,835
+          - 3,034
+          - 3,134
+    """
+    stats = dict(num_entities=41105, num_relations=11, train=86835,
+                 val=3034, test=3134)
+    manual = _manual('WN18RR++')
+    default_max_images = 1
+
+
+class FB15K237(_VISTADataset):
+    r"""FB15K237 as released with the `"VISTA: Visual-Textual Knowledge
+    Graph Representation Learning" <https://aclanthology.org/
+    2023.findings-emnlp.488>`_ paper (FB15k-237 with images and
+    descriptions). Manual download from Google Drive.
+
+    **STATS:**
+
+    .. list-table::
+        :header-rows: 1
+
+        * - #entities
+          - #relations
+          - #train
+          - #valid
+          - #test
+        * - 14,541
+          - 237
+          - 272,115
+          - 17,535
+          - 20,466
+    """
+    stats = dict(num_entities=14541, num_relations=237, train=272115,
+                 val=17535, test=20466)
+    manual = _manual('FB15K237')
+    default_max_images = 1

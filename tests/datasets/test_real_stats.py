@@ -1,0 +1,112 @@
+r"""Statistics of every dataset whose triples are staged in ../shared/data,
+loaded through the dataset classes from the real files."""
+import os
+import os.path as osp
+
+import pytest
+import torch
+
+from pyg_mmkg.data import triples, validate
+from pyg_mmkg.datasets import (DB15K, FB15K_237_IMG, KVC16K, MKG_W, MKG_Y,
+                               VTKG_I, WN9_IMG, WN18_IMG, WN18RR_PP,
+                               FB15K237)
+
+# dataset class -> list of (source file relative to shared/data, raw name)
+CASES = {
+    'VTKG-I': (VTKG_I, [(f'VTKG-I/{f}', f) for f in (
+        'entities.txt', 'relations.txt', 'train.txt', 'valid.txt',
+        'test.txt', 'entity2text.txt', 'entity2textlong.txt',
+        'relation2text.txt', 'relation2textlong.txt')]),
+    'WN9-IMG': (WN9_IMG, [(f'WN9-IMG/{f}', f) for f in (
+        'entity2id.txt', 'relation2id.txt', 'train.txt', 'valid.txt',
+        'test.txt', 'image_list.txt')] + [
+            ('WN18RR/entity2text.txt.gz', 'entity2text.txt.gz')]),
+    'MKG-W': (MKG_W, [('MKG-W/entity2id.txt', 'entity2id.txt'),
+                      ('MKG-W/relation2id.txt', 'relation2id.txt'),
+                      ('MKG-W/train.txt.gz', 'train.txt.gz'),
+                      ('MKG-W/valid.txt', 'valid.txt'),
+                      ('MKG-W/test.txt', 'test.txt')]),
+    'MKG-Y': (MKG_Y, [(f'MKG-Y/{f}', f) for f in (
+        'entity2id.txt', 'relation2id.txt', 'train.txt', 'valid.txt',
+        'test.txt')]),
+    'KVC16K': (KVC16K, [('Kuai16K/entity2id.txt', 'entity2id.txt'),
+                        ('Kuai16K/relation2id.txt', 'relation2id.txt'),
+                        ('Kuai16K/train.txt.gz', 'train.txt.gz'),
+                        ('Kuai16K/valid.txt', 'valid.txt'),
+                        ('Kuai16K/test.txt', 'test.txt')]),
+    'DB15K': (DB15K, [(f'DB15K/{f}', f) for f in (
+        'entity2id.txt', 'relation2id.txt', 'train2id.txt', 'valid2id.txt',
+        'test2id.txt')] + [('MMKB/DB15K/DB15K_ImageIndex.txt',
+                            'DB15K_ImageIndex.txt')]),
+    'FB15K-237-IMG': (FB15K_237_IMG, [
+        (f'FB15k-237/{f}', f) for f in (
+            'entities.txt', 'relations.txt', 'train.txt.gz', 'valid.txt.gz',
+            'test.txt.gz', 'entity2text.txt', 'relation2text.txt')]),
+    'FB15K237': (FB15K237, [(f'FB15k-237/{f}', f) for f in (
+        'entities.txt', 'relations.txt', 'train.txt.gz', 'valid.txt.gz',
+        'test.txt.gz')]),
+    'WN18-IMG': (WN18_IMG, [(f'WN18/original/{f}', f) for f in (
+        'entity2id.txt', 'relation2id.txt', 'train.txt.gz', 'valid.txt',
+        'test.txt')]),
+    'WN18RR++': (WN18RR_PP, [
+        ('WN18RR++/entities.txt', 'entities.txt'),
+        ('WN18RR++/relations.txt', 'relations.txt'),
+        ('WN18RR/text/train.txt.gz', 'train.txt.gz'),
+        ('WN18RR/text/valid.txt', 'valid.txt'),
+        ('WN18RR/text/test.txt', 'test.txt'),
+        ('WN18RR++/entity2text.txt', 'entity2text.txt')]),
+}
+
+
+def stage(shared_data, root, files):
+    raw = osp.join(root, 'raw')
+    os.makedirs(raw, exist_ok=True)
+    for src, dst in files:
+        os.symlink(osp.join(shared_data, src), osp.join(raw, dst))
+
+
+@pytest.mark.parametrize('name', sorted(CASES))
+def test_real_statistics(name, shared_data, tmp_path):
+    cls, files = CASES[name]
+    stage(shared_data, str(tmp_path), files)
+    dataset = cls(str(tmp_path))
+    data = validate(dataset[0])
+    stats = cls.stats
+    assert data['entity'].num_nodes == stats['num_entities']
+    assert data['relation'].num_nodes == stats['num_relations']
+    assert dataset.num_relations == stats['num_relations']
+    for split in ('train', 'val', 'test'):
+        assert triples(data, split)[0].numel() == stats[split], split
+    assert len(data['entity'].name) == stats['num_entities']
+    # Reloading uses the processed file and gives identical tensors.
+    again = cls(str(tmp_path))[0]
+    assert torch.equal(again['entity', 'to', 'entity'].edge_index,
+                       data['entity', 'to', 'entity'].edge_index)
+
+
+def test_wn9_img_side_files(shared_data, tmp_path):
+    stage(shared_data, str(tmp_path), CASES['WN9-IMG'][1])
+    data = WN9_IMG(str(tmp_path))[0]
+    refs = data['entity'].image_refs
+    assert sum(len(r) for r in refs) == 63225
+    assert all(t for t in data['entity'].text)  # glosses for all 6,555
+    names = data['entity'].name
+    # ImageNet ids are prefixed with the entity's wnid.
+    i = next(i for i, r in enumerate(refs) if r)
+    assert all(r.startswith(names[i] + '_') for r in refs[i])
+
+
+def test_mkg_y_names_with_dots(shared_data, tmp_path):
+    stage(shared_data, str(tmp_path), CASES['MKG-Y'][1])
+    data = MKG_Y(str(tmp_path))[0]
+    # 'Acharnaikos_F.C.' keeps its final dot (only ' .' is stripped).
+    assert 'Acharnaikos_F.C.' in data['entity'].name
+
+
+def test_vtkg_i_text(shared_data, tmp_path):
+    stage(shared_data, str(tmp_path), CASES['VTKG-I'][1])
+    data = VTKG_I(str(tmp_path))[0]
+    i = data['entity'].name.index('airplane.n.01')
+    assert data['entity'].text[i] == ('airplane: an aircraft that has a '
+                                      'fixed wing and is powered by '
+                                      'propellers or jets')
