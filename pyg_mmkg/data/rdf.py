@@ -1,7 +1,9 @@
 r"""Import of any RDF graph (rdflib) into the pyg-mmkg data contract."""
 from __future__ import annotations
 
+import decimal
 import math
+import numbers
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -108,9 +110,9 @@ def from_rdf(source, format: Optional[str] = None,
                 images.setdefault(s_key, []).append(str(o))
             elif add_numeric:
                 value = o.toPython()
-                if isinstance(value, bool) or not isinstance(value,
-                                                             (int, float)):
-                    continue
+                if isinstance(value, bool) or not isinstance(
+                        value, (numbers.Real, decimal.Decimal)):
+                    continue  # dates, strings, booleans: not numeric
                 if math.isfinite(float(value)):
                     numeric.setdefault((s_key, p_key), []).append(
                         float(value))

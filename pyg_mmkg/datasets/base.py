@@ -179,8 +179,12 @@ class MMKGDataset(InMemoryDataset):
         # InMemoryDataset.save writes via fsspec; write to a temporary file
         # first so an interrupted process leaves no half-written cache.
         tmp = self.processed_paths[0] + '.tmp'
-        self.save([data], tmp)
-        os.replace(tmp, self.processed_paths[0])
+        try:
+            self.save([data], tmp)
+            os.replace(tmp, self.processed_paths[0])
+        finally:
+            if osp.exists(tmp):
+                os.remove(tmp)
 
     def _load_feature_files(self, data: HeteroData) -> None:
         for key, path in self.feature_files.items():
