@@ -1,0 +1,15 @@
+r"""Relational message passing encoders over the training graph."""
+
+from .base import RelationalEncoder
+from .rgcn import RGCNEncoder
+from .compgcn_conv import CompGCNConv, circular_correlation, compose
+from .compgcn import CompGCNEncoder
+
+__all__ = [
+    'RelationalEncoder',
+    'RGCNEncoder',
+    'CompGCNConv',
+    'CompGCNEncoder',
+    'circular_correlation',
+    'compose',
+]

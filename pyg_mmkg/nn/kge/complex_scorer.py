@@ -1,0 +1,56 @@
+import torch
+from torch import Tensor
+
+from pyg_mmkg.nn.kge.scorer import Scorer
+
+
+class ComplExScorer(Scorer):
+    r"""The ComplEx scoring function from the `"Complex Embeddings for Simple
+    Link Prediction" <https://arxiv.org/abs/1606.06357>`_ paper, with the math
+    of :class:`torch_geometric.nn.kge.ComplEx`:
+
+    .. math::
+        f(h, r, t) = \mathrm{Re}(\langle \mathbf{e}_h, \mathbf{e}_r,
+        \overline{\mathbf{e}_t} \rangle)
+
+    Entity and relation representations are real tensors holding
+    :math:`[\mathrm{Re}(\mathbf{e}) \, \| \, \mathrm{Im}(\mathbf{e})]`, *i.e.*
+    both have size :obj:`2 * hidden_channels`.
+    1-N scoring is a single matrix product.
+    """
+    def entity_dim(self, hidden_channels: int) -> int:
+        return 2 * hidden_channels
+
+    def relation_dim(self, hidden_channels: int) -> int:
+        return 2 * hidden_channels
+
+    def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
+        head_re, head_im = head.chunk(2, dim=-1)
+        rel_re, rel_im = rel.chunk(2, dim=-1)
+        tail_re, tail_im = tail.chunk(2, dim=-1)
+        return ((head_re * rel_re * tail_re).sum(dim=-1) +
+                (head_im * rel_re * tail_im).sum(dim=-1) +
+                (head_re * rel_im * tail_im).sum(dim=-1) -
+                (head_im * rel_im * tail_re).sum(dim=-1))
+
+    def score_tails(self, head: Tensor, rel: Tensor,
+                    tail_all: Tensor) -> Tensor:
+        # Re(<h, r, conj(t)>) = Re(h * r) . Re(t) + Im(h * r) . Im(t):
+        head_re, head_im = head.chunk(2, dim=-1)
+        rel_re, rel_im = rel.chunk(2, dim=-1)
+        query = torch.cat([
+            head_re * rel_re - head_im * rel_im,
+            head_re * rel_im + head_im * rel_re,
+        ], dim=-1)
+        return query @ tail_all.t()
+
+    def score_heads(self, rel: Tensor, tail: Tensor,
+                    head_all: Tensor) -> Tensor:
+        # Re(<h, r, conj(t)>) = Re(h) . Re(r * conj(t)) - Im(h) . Im(...):
+        rel_re, rel_im = rel.chunk(2, dim=-1)
+        tail_re, tail_im = tail.chunk(2, dim=-1)
+        query = torch.cat([
+            rel_re * tail_re + rel_im * tail_im,
+            rel_re * tail_im - rel_im * tail_re,
+        ], dim=-1)
+        return query @ head_all.t()

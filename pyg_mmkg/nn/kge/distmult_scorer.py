@@ -1,0 +1,27 @@
+from torch import Tensor
+
+from pyg_mmkg.nn.kge.scorer import Scorer
+
+
+class DistMultScorer(Scorer):
+    r"""The DistMult scoring function from the `"Embedding Entities and
+    Relations for Learning and Inference in Knowledge Bases"
+    <https://arxiv.org/abs/1412.6575>`_ paper, with the math of
+    :class:`torch_geometric.nn.kge.DistMult`:
+
+    .. math::
+        f(h, r, t) = \langle \mathbf{e}_h, \mathbf{e}_r, \mathbf{e}_t \rangle
+        = \sum_i e_{h,i} \, e_{r,i} \, e_{t,i}
+
+    1-N scoring is a single matrix product.
+    """
+    def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
+        return (head * rel * tail).sum(dim=-1)
+
+    def score_tails(self, head: Tensor, rel: Tensor,
+                    tail_all: Tensor) -> Tensor:
+        return (head * rel) @ tail_all.t()
+
+    def score_heads(self, rel: Tensor, tail: Tensor,
+                    head_all: Tensor) -> Tensor:
+        return (rel * tail) @ head_all.t()
