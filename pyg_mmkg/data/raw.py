@@ -237,8 +237,9 @@ def feature_dict_to_tensor(
             :obj:`True`, ``[N, D]`` and a ``[N]`` mask otherwise.
         max_items (int, optional): Keep at most K images per name.
         selection (str): ``'first'`` or ``'vista'`` (images ranked by the sum
-            of inner products with the other images of the same name, as
-            VISTA's ``dataset.py`` does). (default: :obj:`'first'`)
+            of inner products with all images of the same name, itself
+            included, as VISTA's ``sort_vis_features`` does; see
+            :func:`pyg_mmkg.features.vista_scores`). (default: :obj:`'first'`)
     """
     real = resolve(path)
     try:
@@ -271,8 +272,9 @@ def feature_dict_to_tensor(
                                  f"NaN or inf values")
         if multi:
             if selection == 'vista' and value.size(0) > 1:
-                sim = value @ value.t()
-                order = torch.argsort(sim.sum(1) - sim.diagonal(),
+                from pyg_mmkg.features.pipeline import vista_scores
+                group = torch.zeros(value.size(0), dtype=torch.long)
+                order = torch.argsort(vista_scores(value, group, 1),
                                       descending=True, stable=True)
                 value = value[order]
             elif selection not in ('first', 'vista'):
