@@ -104,7 +104,12 @@ class MMKGDataset(InMemoryDataset):
         parts = []
         for key, enc in (('t', self.text_encoder), ('v', self.image_encoder)):
             if enc is not None:
-                parts.append(f'{key}-{_slug(getattr(enc, "identity", repr(enc)))}')
+                # identity for humans, a hash of the full cache token (options
+                # and weight fingerprint) so that no other encoder matches.
+                ident = getattr(enc, 'identity', repr(enc))
+                token = str(getattr(enc, 'cache_token', ident))
+                digest = hashlib.sha1(token.encode()).hexdigest()[:8]
+                parts.append(f'{key}-{_slug(ident)}-{digest}')
         for key in sorted(self.feature_files):
             path = self.feature_files[key]
             digest = hashlib.sha1(f'{osp.abspath(path)}:{osp.getmtime(path)}'
