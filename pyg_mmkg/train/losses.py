@@ -253,4 +253,9 @@ def complex_modulus(x: Tensor) -> Tensor:
     complex representation stored as the concatenation :obj:`[a | b]` of
     its real and imaginary parts along the last dimension."""
     re, im = x.chunk(2, dim=-1)
-    return torch.sqrt(re.pow(2) + im.pow(2))
+    sq = re.pow(2) + im.pow(2)
+    # sqrt has an infinite derivative at 0, which turned the gradient of an
+    # all-zero entry (e.g. a missing feature) into NaN: route zeros through a
+    # clamped branch so their gradient is exactly 0.
+    safe = sq.clamp_min(torch.finfo(sq.dtype).tiny).sqrt()
+    return torch.where(sq > 0, safe, torch.zeros_like(sq))

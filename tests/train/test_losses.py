@@ -180,3 +180,13 @@ def test_gradients_flow():
 def test_unknown_reduction():
     with pytest.raises(ValueError, match="Unknown reduction 'avg'"):
         margin_ranking_loss(POS, NEG, reduction='avg')
+
+
+def test_complex_modulus_zero_has_finite_gradient():
+    from pyg_mmkg.train.losses import complex_modulus, n3_regularizer
+    x = torch.tensor([[0.0, 3.0, 0.0, 4.0]], requires_grad=True)
+    mod = complex_modulus(x)
+    assert mod.tolist() == [[0.0, 5.0]]
+    n3_regularizer([mod]).backward()
+    assert torch.isfinite(x.grad).all()
+    assert x.grad[0, 0] == 0 and x.grad[0, 2] == 0

@@ -1,0 +1,393 @@
+r"""The :obj:`pyg-mmkg` command.
+
+.. code-block:: console
+
+    pyg-mmkg datasets              # list datasets, offline ones marked
+    pyg-mmkg info VTKG-I           # statistics and features
+    pyg-mmkg models                # model names for --model
+    pyg-mmkg train --dataset VTKG-I --model complex [--config cfg.json] ...
+    pyg-mmkg evaluate runs/VTKG-I-complex-... [--split test]
+    pyg-mmkg features ...          # feature extraction
+"""
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+import typing
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+_FIELD_HELP = {
+    'dataset': 'dataset name (see `pyg-mmkg datasets`), raw KG folder, or '
+    'a file saved with torch.save(data)',
+    'model': 'model name (see `pyg-mmkg models`)',
+    'modalities': 'comma-separated modalities the model may use, e.g. '
+    'structure,text',
+    'model_kwargs': 'JSON object of further model arguments',
+    'scheduler_kwargs': 'JSON object of scheduler arguments',
+}
+
+
+def _base_type(tp):
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _base_type(args[0])
+    return origin or tp
+
+
+def _none_or(convert):
+    def parse(text: str):
+        if text.lower() in ('none', 'null'):
+            return None
+        return convert(text)
+
+    parse.__name__ = getattr(convert, '__name__', 'value')
+    return parse
+
+
+def _json_dict(text: str) -> Dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(f"expected a JSON object, got "
+                                         f"'{text}'")
+    return value
+
+
+def _comma_list(text: str) -> List[str]:
+    return [x.strip() for x in text.split(',') if x.strip()]
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    from pyg_mmkg.train.config import TrainConfig
+    hints = typing.get_type_hints(TrainConfig)
+    group = parser.add_argument_group(
+        'training options (override --config; defaults as in TrainConfig)')
+    for field in dataclasses.fields(TrainConfig):
+        flag = '--' + field.name.replace('_', '-')
+        tp = _base_type(hints[field.name])
+        default = (field.default if field.default is not dataclasses.MISSING
+                   else field.default_factory())
+        helptext = _FIELD_HELP.get(field.name, '')
+        helptext = f'{helptext} (default: {default})'.strip()
+        if tp is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction,
+                               default=None, help=helptext)
+        elif tp is dict:
+            group.add_argument(flag, type=_json_dict, default=None,
+                               metavar='JSON', help=helptext)
+        elif tp is list:
+            group.add_argument(flag, type=_comma_list, default=None,
+                               metavar='A,B', help=helptext)
+        else:
+            convert = {int: int, float: float}.get(tp, str)
+            group.add_argument(flag, type=_none_or(convert), default=None,
+                               metavar=field.name.upper(), help=helptext)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='pyg-mmkg',
+        description='Multimodal knowledge graphs for PyTorch Geometric.')
+    from pyg_mmkg import __version__
+    parser.add_argument('--version', action='version',
+                        version=f'%(prog)s {__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+
+    p = sub.add_parser('datasets', help='list the datasets')
+    p.add_argument('--json', action='store_true', help='print JSON')
+
+    p = sub.add_parser('info', help='statistics of a dataset')
+    p.add_argument('dataset', help='dataset name or folder')
+    p.add_argument('--root', default=None, help='dataset root folder')
+
+    sub.add_parser('models', help='list the model names')
+
+    p = sub.add_parser('train', help='train and evaluate a model')
+    p.add_argument('--config', default=None, metavar='FILE',
+                   help='JSON or YAML file of TrainConfig fields')
+    p.add_argument('--run-dir', default=None,
+                   help='output folder (default: runs/<dataset>-<model>-'
+                   '<time>)')
+    p.add_argument('--resume', action='store_true',
+                   help='continue the run in --run-dir from its last '
+                   'checkpoint')
+    p.add_argument('--num-threads', type=int, default=None,
+                   help='torch.set_num_threads (1 is fastest for small '
+                   'graphs on a busy machine)')
+    p.add_argument('--trackers', type=_comma_list, default=None,
+                   metavar='A,B', help='console,jsonl,csv,tensorboard '
+                   '(default: console,jsonl,csv)')
+    _add_config_arguments(p)
+
+    p = sub.add_parser('evaluate', help='evaluate a trained run')
+    p.add_argument('run_dir', help='a run directory written by `train`')
+    p.add_argument('--split', default='test', choices=['train', 'val',
+                                                       'test'])
+    p.add_argument('--checkpoint', default='best', choices=['best', 'last'])
+    p.add_argument('--root', default=None, help='override the dataset root')
+    p.add_argument('--per-relation', action='store_true',
+                   help='also print per-relation metrics')
+    p.add_argument('--rank-types', type=_comma_list, default=['realistic'],
+                   metavar='A,B',
+                   help='realistic,optimistic,pessimistic')
+    p.add_argument('--batch-size', type=int, default=None)
+    p.add_argument('--num-threads', type=int, default=None,
+                   help='torch.set_num_threads')
+    p.add_argument('--json', action='store_true', help='print JSON')
+
+    _add_features_parser(sub)
+    return parser
+
+
+def _features_module():
+    import importlib
+    try:
+        return importlib.import_module('pyg_mmkg.features.cli')
+    except ModuleNotFoundError as e:
+        if e.name in ('pyg_mmkg.features.cli', 'pyg_mmkg.features'):
+            return None
+        raise
+
+
+def _add_features_parser(sub) -> None:
+    try:
+        module = _features_module()
+    except Exception as e:  # A broken optional dependency chain.
+        module, error = None, e
+    else:
+        error = None
+    if module is not None and hasattr(module, 'add_parser'):
+        module.add_parser(sub)
+        return
+    p = sub.add_parser('features', help='feature extraction (unavailable)')
+    p.set_defaults(_features_error=error)
+    p.add_argument('args', nargs=argparse.REMAINDER)
+
+
+# Commands ###################################################################
+
+
+def _cmd_datasets(args) -> int:
+    from pyg_mmkg.datasets import list_datasets
+    rows = list_datasets()
+    if args.json:
+        print(json.dumps([{k: v for k, v in r.items() if k != 'cls'}
+                          for r in rows], indent=2, default=str))
+        return 0
+    table = [('name', 'offline', 'entities', 'relations', 'train', 'valid',
+              'test', 'notes')]
+    for r in rows:
+        offline = r.get('available_offline', r.get('bundled', False))
+        stats = r.get('stats') or {}
+        notes = r.get('description') or ''
+        if not notes:
+            if r.get('bundled'):
+                notes = 'bundled with pyg-mmkg'
+            elif r.get('downloadable'):
+                notes = 'downloadable'
+            elif r.get('manual'):
+                notes = 'manual download'
+        table.append((r['name'], 'yes' if offline else 'no',
+                      *(f"{stats[k]:,}" if k in stats else '-'
+                        for k in ('num_entities', 'num_relations', 'train',
+                                  'val', 'test')), notes))
+    _print_table(table)
+    return 0
+
+
+def _print_table(rows: Sequence[Sequence[Any]]) -> None:
+    rows = [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print('  '.join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if j == 0:
+            print('  '.join('-' * w for w in widths))
+
+
+def _feature_lines(data) -> List[str]:
+    import torch
+    lines = []
+    for node_type in ('entity', 'relation'):
+        if node_type not in data.node_types:
+            continue
+        store = data[node_type]
+        for key in sorted(store.keys()):
+            value = store[key]
+            if not (key.startswith('x_') and isinstance(value, torch.Tensor)):
+                continue
+            mask_key = {'x_text': 'has_text', 'x_image': 'has_image',
+                        'x_numeric': None}.get(key)
+            cover = ''
+            if mask_key and mask_key in store:
+                m = store[mask_key]
+                cover = f', {int(m.sum())}/{m.numel()} have it'
+            lines.append(f'  {node_type}.{key}: '
+                         f'{list(value.shape)} {str(value.dtype)[6:]}'
+                         f'{cover}')
+    encoders = getattr(data, 'feature_encoders', None) if hasattr(
+        data, 'feature_encoders') else None
+    if encoders:
+        for key, value in encoders.items():
+            lines.append(f'  encoder of {key}: {value}')
+    return lines
+
+
+def _cmd_info(args) -> int:
+    from pyg_mmkg.data import num_entities, num_relations, triples
+    from pyg_mmkg.train.run import load_data
+    data = load_data(args.dataset, args.root)
+    print(f'dataset:   {args.dataset}')
+    print(f'entities:  {num_entities(data):,}')
+    print(f'relations: {num_relations(data):,}')
+    for split in ('train', 'val', 'test'):
+        print(f'{split + ":":<10} {triples(data, split)[0].numel():,} '
+              f'triples')
+    lines = _feature_lines(data)
+    print('features:' + ('' if lines else ' none (structure only)'))
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _cmd_models(args) -> int:
+    from pyg_mmkg.train.registry import list_models
+    for name in list_models():
+        print(name)
+    return 0
+
+
+def _slug(text: str) -> str:
+    text = os.path.basename(os.path.normpath(str(text))) or 'data'
+    return ''.join(c if c.isalnum() or c in '+-.' else '_' for c in text)
+
+
+def _metrics_table(results: Dict[str, Any]) -> None:
+    keys = ['mrr', 'mr', 'hits@1', 'hits@3', 'hits@10']
+    rows = [['split'] + [k.upper() if k != 'mrr' else 'MRR' for k in keys]]
+    for split in ('val', 'test'):
+        if split in results:
+            rows.append([split] + [
+                f'{results[split][k]:.2f}' if k == 'mr' else
+                f'{results[split][k]:.4f}' for k in keys
+            ])
+    _print_table(rows)
+
+
+def _cmd_train(args) -> int:
+    from pyg_mmkg.train import TrainConfig, Trainer, get_tracker
+    config_fields = TrainConfig.field_names()
+    overrides = {k: getattr(args, k) for k in config_fields
+                 if getattr(args, k, None) is not None}
+    run_dir = Path(args.run_dir) if args.run_dir else None
+    if args.resume:
+        if run_dir is None:
+            raise ValueError('--resume needs --run-dir')
+        config = TrainConfig.from_file(run_dir / 'config.json', **overrides)
+    elif args.config:
+        config = TrainConfig.from_file(args.config, **overrides)
+    else:
+        config = TrainConfig.from_dict({}, **overrides)
+    if config.dataset is None:
+        raise ValueError('--dataset is required (or set it in --config)')
+    if os.path.exists(config.dataset):  # Re-evaluable from anywhere.
+        config.dataset = os.path.abspath(config.dataset)
+    if run_dir is None:
+        stamp = time.strftime('%Y%m%d-%H%M%S')
+        run_dir = Path('runs') / (f'{_slug(config.dataset)}-'
+                                  f'{_slug(config.model)}-{stamp}')
+    names = args.trackers or ['console', 'jsonl', 'csv']
+    if not config.progress:
+        names = [n for n in names if n != 'console']
+    trackers = [get_tracker(n, run_dir) for n in names]
+    trainer = Trainer.from_config(config, run_dir=run_dir, trackers=trackers)
+    print(f'{trainer.model!r} on {config.dataset} '
+          f'({config.regime}, {trainer.device}); run directory: {run_dir}')
+    t0 = time.perf_counter()
+    try:
+        results = trainer.fit(resume=args.resume)
+    finally:
+        trainer.close()
+    print(f'best epoch {results["best_epoch"]} of '
+          f'{results["epochs_trained"]} (selected on val/{config.metric}); '
+          f'{time.perf_counter() - t0:.1f}s')
+    _metrics_table(results)
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from pyg_mmkg.evaluation import FilterIndex, evaluate
+    from pyg_mmkg.data import num_entities, num_relations, triples
+    from pyg_mmkg.train.run import load_data, load_run
+    from pyg_mmkg.train.config import TrainConfig
+    from pyg_mmkg.train.utils import resolve_device
+    data = None
+    if args.root is not None:
+        cfg = TrainConfig.from_file(Path(args.run_dir) / 'config.json')
+        data = load_data(cfg.dataset, args.root)
+    model, data, config = load_run(args.run_dir, data, args.checkpoint)
+    device = resolve_device(config.device)
+    model = model.to(device)
+    splits = [triples(data, s) for s in ('train', 'val', 'test')]
+    fi = FilterIndex.from_triples(splits, num_entities(data),
+                                  num_relations(data)).to(device)
+    h, r, t = (x.to(device) for x in triples(data, args.split))
+    result = evaluate(model, h, r, t, filter_index=fi,
+                      batch_size=args.batch_size or config.eval_batch_size,
+                      rank_types=tuple(args.rank_types),
+                      per_relation=args.per_relation)
+    if args.json:
+        print(json.dumps(result, indent=2, default=float))
+        return 0
+    print(f'{args.split} split of {config.dataset} '
+          f'({args.checkpoint} checkpoint of {args.run_dir}):')
+    if hasattr(result, 'table'):
+        print(result.table())
+        if args.per_relation:
+            print(result.table(per_relation=True))
+    else:  # pragma: no cover - plain dict results
+        print(json.dumps(result, indent=2, default=float))
+    return 0
+
+
+def _cmd_features(args) -> int:
+    error = getattr(args, '_features_error', None)
+    module = None if error is not None else _features_module()
+    if module is None or not hasattr(module, 'run'):
+        detail = f' ({error})' if error is not None else ''
+        print(f'error: feature extraction is not available in this '
+              f'installation{detail}', file=sys.stderr)
+        return 2
+    return int(module.run(args) or 0)
+
+
+_COMMANDS = {
+    'datasets': _cmd_datasets,
+    'info': _cmd_info,
+    'models': _cmd_models,
+    'train': _cmd_train,
+    'evaluate': _cmd_evaluate,
+    'features': _cmd_features,
+}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    r"""Entry point of :obj:`pyg-mmkg`; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, 'num_threads', None):
+        import torch
+        torch.set_num_threads(args.num_threads)
+    try:
+        return _COMMANDS[args.command](args)
+    except (ValueError, FileNotFoundError, FileExistsError,
+            ImportError) as e:
+        print(f'error: {e}', file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':  # pragma: no cover
+    sys.exit(main())

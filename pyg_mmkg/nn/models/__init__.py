@@ -1,0 +1,17 @@
+r"""Multimodal knowledge graph embedding methods. Every model is a
+:class:`~pyg_mmkg.nn.kge.ScoredKGEModel` built with :obj:`from_data(data,
+modalities=...)`, supports modality ablation (:meth:`ablate`) and an
+optional relational encoder."""
+
+from .base import MultimodalKGEModel, modality_ablation
+from .mose import MoSE
+from .vlkge import VLKGE
+from .vista import VISTA
+from .momok import MoMoK
+
+__all__ = classes = [
+    'MoSE',
+    'VLKGE',
+    'VISTA',
+    'MoMoK',
+]

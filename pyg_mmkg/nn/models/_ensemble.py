@@ -1,0 +1,200 @@
+r"""Post-hoc ensembles of per-modality scores (used by :class:`MoSE`)."""
+import copy
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torch.nn import Linear
+
+
+def sign_patterns(scores: Tensor, target: Tensor,
+                  exclude_row: Tensor = None,
+                  exclude_col: Tensor = None) -> Tuple[Tensor, Tensor]:
+    r"""Encodes, for every (query, candidate) pair, which modalities order
+    it correctly, as a bit pattern :math:`\sum_m 2^m [s_m(c) < s_m(t)]`.
+
+    Args:
+        scores (torch.Tensor): Per-modality scores :obj:`[B, M, N]`.
+        target (torch.Tensor): The true answer :obj:`[B]` of each query.
+        exclude_row (torch.Tensor, optional): Query index of candidates to
+            leave out (*e.g.* other known answers). (default: :obj:`None`)
+        exclude_col (torch.Tensor, optional): Their entity index.
+            (default: :obj:`None`)
+
+    Returns:
+        :obj:`(code [B, N] long, valid [B, N] bool)`; the target itself and
+        the excluded candidates are not valid pairs.
+    """
+    B, M, N = scores.shape
+    true = scores.gather(2, target.view(B, 1, 1).expand(B, M, 1))
+    correct = (scores < true).long()
+    weight = (2**torch.arange(M, device=scores.device)).view(1, M, 1)
+    code = (correct * weight).sum(1)
+    valid = torch.ones(B, N, dtype=torch.bool, device=scores.device)
+    valid[torch.arange(B, device=scores.device), target] = False
+    if exclude_row is not None and exclude_row.numel() > 0:
+        valid[exclude_row, exclude_col] = False
+    return code, valid
+
+
+def pattern_counts(code: Tensor, valid: Tensor, group: Tensor,
+                   num_groups: int, num_modalities: int) -> Tensor:
+    r"""Counts the valid pairs of each bit pattern per group (relation):
+    returns :obj:`[num_groups, 2^M]`."""
+    P = 2**num_modalities
+    key = (group.view(-1, 1) * P + code)[valid]
+    return torch.bincount(key, minlength=num_groups * P).view(
+        num_groups, P).to(torch.float64)
+
+
+def boosting_weights(counts: Tensor, num_queries: Tensor,
+                     min_queries: int = 10, eps: float = 1e-12) -> Tensor:
+    r"""Per-group modality weights of the boosting inference of MoSE
+    (AdaBoost over (query, candidate) pairs, one run per relation), computed
+    exactly from the counts of the :math:`2^M` sign patterns.
+
+    With pair weights :math:`D` (uniform at start), each of :math:`M` rounds
+    computes :math:`\alpha_m = \frac{1}{2} \ln(\sum D[y_m = +1] /
+    \sum D[y_m = -1])` for the modalities not chosen yet, chooses the one
+    with the largest :math:`\alpha_m` (smallest weighted error), sets its
+    weight to :math:`\alpha_m` and updates :math:`D \leftarrow D
+    \exp(-\alpha_m y_m)`, renormalised. Groups with fewer than
+    :obj:`min_queries` queries get uniform weights :math:`1/M`.
+
+    Args:
+        counts (torch.Tensor): :obj:`[G, 2^M]` pattern counts.
+        num_queries (torch.Tensor): :obj:`[G]` queries per group.
+        min_queries (int, optional): Minimal number of queries of a group.
+            (default: :obj:`10`)
+
+    Returns:
+        torch.Tensor: The weights :obj:`[G, M]` (unnormalised, may be
+        negative).
+    """
+    G, P = counts.shape
+    M = P.bit_length() - 1
+    device = counts.device
+    bits = ((torch.arange(P, device=device).view(P, 1) >>
+             torch.arange(M, device=device).view(1, M)) & 1).to(counts.dtype)
+    sign = 2 * bits - 1  # [P, M]
+    D = counts / counts.sum(1, keepdim=True).clamp(min=eps)
+    weight = torch.zeros(G, M, dtype=counts.dtype, device=device)
+    chosen = torch.zeros(G, M, dtype=torch.bool, device=device)
+    arange = torch.arange(G, device=device)
+    for _ in range(M):
+        plus, minus = D @ bits, D @ (1 - bits)
+        alpha = 0.5 * torch.log((plus + eps) / (minus + eps))
+        best = alpha.masked_fill(chosen, float('-inf')).argmax(1)
+        a = alpha[arange, best]
+        weight[arange, best] = a
+        chosen[arange, best] = True
+        D = D * torch.exp(-a.view(G, 1) * sign[:, best].t())
+        D = D / D.sum(1, keepdim=True).clamp(min=eps)
+    few = num_queries.to(device) < min_queries
+    weight[few] = 1.0 / M
+    return weight.to(torch.float32)
+
+
+def queries(model, head_index, rel_type, tail_index, filter_index,
+            encoded):
+    r"""Yields per query side (tail, head): a function scoring a slice
+    of queries :obj:`[b, M, N]`, the targets, the relation used for the
+    ensemble weights and a filter lookup."""
+    R = model.num_relations
+    sides = [('tail', head_index, tail_index, rel_type),
+             ('head', tail_index, head_index,
+              rel_type + R if model.reciprocal else rel_type)]
+    for side, query, target, rel_w in sides:
+        def score(idx, side=side):
+            if side == 'tail':
+                return model.branch_score_tails(head_index[idx],
+                                                rel_type[idx], encoded)
+            return model.branch_score_heads(rel_type[idx], tail_index[idx],
+                                            encoded)
+
+        def known(idx, side=side):
+            if filter_index is None:
+                return None, None
+            if side == 'tail':
+                return filter_index.tails(head_index[idx], rel_type[idx])
+            return filter_index.heads(rel_type[idx], tail_index[idx])
+
+        yield score, target, rel_w, known
+
+
+def fit_boosting(model, h, r, t, filter_index, encoded, batch_size,
+                 min_queries):
+    r"""Fits :obj:`model.ensemble_weight` by :func:`boosting_weights` on
+    the head and tail queries of the triples :obj:`(h, r, t)`, streamed in
+    batches (memory :math:`O(R \cdot 2^M)` besides one batch)."""
+    num_rel, M = model.ensemble_weight.shape
+    counts = torch.zeros(num_rel, 2**M, dtype=torch.float64,
+                         device=h.device)
+    num_queries = torch.zeros(num_rel, dtype=torch.long, device=h.device)
+    for score, target, rel_w, known in queries(
+            model, h, r, t, filter_index, encoded):
+        for idx in torch.arange(h.numel(), device=h.device).split(
+                batch_size):
+            row, col = known(idx)
+            code, valid = sign_patterns(score(idx), target[idx], row, col)
+            counts += pattern_counts(code, valid, rel_w[idx], num_rel, M)
+            num_queries += torch.bincount(rel_w[idx], minlength=num_rel)
+    model.ensemble_weight.copy_(
+        boosting_weights(counts, num_queries, min_queries))
+
+
+def fit_meta(model, h, r, t, filter_index, encoded, batch_size, epochs,
+             lr, holdout, seed):
+    r"""Trains :obj:`model.meta` with softmax cross-entropy on the
+    unfiltered branch scores of a :obj:`1 - holdout` part of the head and
+    tail queries of :obj:`(h, r, t)`, and keeps the epoch with the best
+    filtered MRR on the held-out part."""
+    from pyg_mmkg.evaluation import compute_ranks
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model.meta.requires_grad_(True)
+    for layer in model.meta:
+        if isinstance(layer, Linear):
+            layer.reset_parameters()
+    optimizer = torch.optim.Adagrad(model.meta.parameters(), lr=lr)
+    sides = list(queries(model, h, r, t, filter_index, encoded))
+    # Queries (side, index), split into fit and held-out parts:
+    side = torch.arange(2).repeat_interleave(h.numel())
+    index = torch.arange(h.numel()).repeat(2)
+    perm = torch.randperm(side.numel(), generator=gen)
+    num_out = int(round(holdout * side.numel()))
+    fit, out = perm[num_out:], perm[:num_out]
+
+    def batches(sel, shuffle):
+        if shuffle:
+            sel = sel[torch.randperm(sel.numel(), generator=gen)]
+        for s in (0, 1):
+            part = sel[side[sel] == s]
+            for b in part.split(batch_size):
+                idx = index[b].to(h.device)
+                score, target, _, known = sides[s]
+                yield score(idx).detach(), target[idx], known(idx)
+
+    best, best_state = float('-inf'), None
+    for _ in range(epochs):
+        for scores, target, _ in batches(fit, shuffle=True):
+            optimizer.zero_grad()
+            logits = model.meta(scores.movedim(1, -1)).squeeze(-1)
+            F.cross_entropy(logits, target).backward()
+            optimizer.step()
+        if num_out == 0:
+            continue
+        with torch.no_grad():
+            rr = []
+            for scores, target, (row, col) in batches(out, False):
+                logits = model.meta(scores.movedim(1, -1)).squeeze(-1)
+                ranks = compute_ranks(logits, target, row, col)
+                rr.append(1.0 / ranks.realistic.double())
+            mrr = float(torch.cat(rr).mean())
+        if mrr > best:
+            best, best_state = mrr, copy.deepcopy(model.meta.state_dict())
+    if best_state is not None:
+        model.meta.load_state_dict(best_state)
+    model.meta.requires_grad_(False)
+

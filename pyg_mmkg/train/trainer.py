@@ -1,0 +1,425 @@
+"""The training loop: epochs, validation, checkpoints, resume."""
+import contextlib
+import copy
+import json
+import math
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Iterable, Optional, Union
+
+import torch
+from tqdm.auto import tqdm
+
+from pyg_mmkg.train.batches import build_batches
+from pyg_mmkg.train.checkpoint import (atomic_save, atomic_write_text,
+                                       get_rng_state, load_checkpoint,
+                                       seed_everything, set_rng_state)
+from pyg_mmkg.train.config import TrainConfig
+from pyg_mmkg.train.early_stopping import EarlyStopping
+from pyg_mmkg.train.objectives import batch_loss, needs_encoding
+from pyg_mmkg.train.optim import build_optimizer, build_scheduler
+from pyg_mmkg.train.utils import resolve_device, summarize
+from pyg_mmkg.train.trackers import (ConsoleTracker, CSVTracker,
+                                     JSONLinesTracker, MultiTracker, Tracker,
+                                     read_jsonl)
+
+class Trainer:
+    r"""Trains a knowledge graph embedding model (any
+    :class:`~pyg_mmkg.nn.kge.ScoredKGEModel`, or a plain PyG
+    :class:`~torch_geometric.nn.kge.KGEModel` for sLCWA) on the training
+    triples of :obj:`data`, selects the epoch with the best *validation*
+    metric, and evaluates that model on the test triples at the end.
+
+    Each step computes :obj:`encoded = model.encode()` once and scores the
+    positives and negatives (sLCWA) or all tails of the 1-N queries
+    (KvsAll/1vsAll, with reciprocal relations) on it. A model that defines
+    :obj:`training_loss(batch, encoded)` supplies its own objective (see
+    :class:`~pyg_mmkg.train.TrainBatch`); returning :obj:`None` falls back
+    to the configured loss. A model that defines :obj:`on_fit_end(trainer)`
+    has it called on the selected model after training, before the final
+    evaluation (*e.g.* to fit an ensemble on
+    :obj:`trainer.split_triples['val']`); the weights it leaves are saved
+    to :obj:`best.pt`.
+
+    With a :obj:`run_dir`, every epoch atomically writes
+    :obj:`checkpoints/last.pt` (model, optimiser, scheduler, early-stopping
+    and all random-number-generator states), and :obj:`fit(resume=True)`
+    continues an interrupted run to exactly the result of an uninterrupted
+    one. The directory also receives :obj:`config.json`,
+    :obj:`metrics.jsonl`, :obj:`metrics.csv`, :obj:`checkpoints/best.pt`,
+    :obj:`plots/` and :obj:`results.json`.
+
+    .. note::
+        The trainer seeds Python, NumPy and PyTorch with
+        :obj:`config.seed` when it is created. Seed before building the
+        model as well (or use :meth:`from_config`), so that the initial
+        weights are reproducible too.
+
+    Args:
+        model (torch.nn.Module): The model.
+        data (HeteroData): The knowledge graph (pyg-mmkg data contract).
+        config (TrainConfig, optional): The configuration.
+            (default: :obj:`TrainConfig()`)
+        run_dir (str, optional): Output folder; without one nothing is
+            written and the best model is kept in memory.
+            (default: :obj:`None`)
+        trackers (Tracker or list, optional): Trackers; by default console
+            plus, with a :obj:`run_dir`, JSON lines and CSV.
+            (default: :obj:`None`)
+        filter_index (FilterIndex, optional): Known true triples for
+            filtered ranking; built from train + val + test if not given.
+            (default: :obj:`None`)
+        plot (bool): Save loss/metric plots into :obj:`run_dir/plots` at
+            the end (needs matplotlib). (default: :obj:`True`)
+        **overrides (optional): Config fields to override.
+    """
+    def __init__(self, model: torch.nn.Module, data: Any,
+                 config: Optional[TrainConfig] = None,
+                 run_dir: Optional[Union[str, Path]] = None,
+                 trackers: Optional[Union[Tracker, Iterable[Tracker]]] = None,
+                 filter_index: Any = None, plot: bool = True,
+                 **overrides):
+        from pyg_mmkg.data import num_entities, num_relations, triples
+        config = config or TrainConfig()
+        if overrides:
+            config = config.replace(**overrides)
+        self.config = config
+        if config.deterministic:
+            # cuBLAS needs this to be reproducible (set before CUDA work):
+            os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        seed_everything(config.seed)
+        if config.reciprocal and not (hasattr(model, 'score_tails') and
+                                      getattr(model, 'reciprocal', False)):
+            raise ValueError(
+                f"regime='{config.regime}' scores 1-N queries with "
+                f"reciprocal relations and needs a model with 'score_tails' "
+                f"built with reciprocal=True (got "
+                f"{model.__class__.__name__}); use regime='slcwa' otherwise")
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.data = data
+        self.num_nodes = num_entities(data)
+        self.num_relations = num_relations(data)
+        self.split_triples = {s: triples(data, s) for s in
+                              ('train', 'val', 'test')}
+        self._filter_index = filter_index
+        self.make_plots = plot
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+
+        if trackers is None:
+            trackers = [ConsoleTracker.compact()] if config.progress else []
+            if self.run_dir is not None:
+                trackers += [JSONLinesTracker(self.run_dir / 'metrics.jsonl'),
+                             CSVTracker(self.run_dir / 'metrics.csv')]
+        elif isinstance(trackers, Tracker):
+            trackers = [trackers]
+        self.tracker = MultiTracker(trackers)
+
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(config.seed)
+        self.batches = build_batches(self.split_triples['train'],
+                                     self.num_nodes, self.num_relations,
+                                     config, self.generator, self.device)
+        self.optimizer = build_optimizer(config, self.model.parameters(),
+                                         self.device)
+        self.scheduler = build_scheduler(config, self.optimizer)
+        self.stopper = EarlyStopping(config.patience)
+        self.amp = config.amp and self.device.type == 'cuda'
+        self.amp_dtype = (torch.bfloat16 if self.amp
+                          and torch.cuda.is_bf16_supported() else
+                          torch.float16)
+        self.scaler = torch.amp.GradScaler(
+            'cuda', enabled=self.amp and self.amp_dtype == torch.float16)
+        if config.amp and not self.amp:
+            warnings.warn('amp=True is ignored on CPU', stacklevel=2)
+        self.epoch = 0
+        self.history = []
+        self.finished = False
+        self._best_state: Optional[Dict[str, torch.Tensor]] = None
+
+    # Construction ###########################################################
+
+    @classmethod
+    def from_config(cls, config: TrainConfig, data: Any = None,
+                    **kwargs) -> 'Trainer':
+        r"""Seeds, loads the dataset (if :obj:`data` is not given), drops
+        the features of modalities not in :obj:`config.modalities` and
+        builds the model named in :obj:`config`."""
+        from pyg_mmkg.train.run import (build_model, load_data,
+                                        select_modalities)
+        if data is None:
+            data = load_data(config.dataset, config.root, config.modalities)
+        else:
+            data = select_modalities(data, config.modalities)
+        seed_everything(config.seed)
+        model = build_model(config, data)
+        return cls(model, data, config, **kwargs)
+
+    @property
+    def filter_index(self):
+        if self._filter_index is None:
+            from pyg_mmkg.evaluation import FilterIndex
+            self._filter_index = FilterIndex.from_triples(
+                list(self.split_triples.values()), self.num_nodes,
+                self.num_relations)
+        return self._filter_index
+
+    # Paths ##################################################################
+
+    def _path(self, *parts: str) -> Optional[Path]:
+        return None if self.run_dir is None else self.run_dir.joinpath(*parts)
+
+    @property
+    def last_path(self) -> Optional[Path]:
+        return self._path('checkpoints', 'last.pt')
+
+    @property
+    def best_path(self) -> Optional[Path]:
+        return self._path('checkpoints', 'best.pt')
+
+    # Checkpoints ############################################################
+
+    def state_dict(self) -> Dict[str, Any]:
+        r"""Everything needed to continue training exactly."""
+        return {
+            'version': 1,
+            'epoch': self.epoch,
+            'finished': self.finished,
+            'model': self.model.state_dict(),
+            'optimizer': self.optimizer.state_dict(),
+            'scheduler': (None if self.scheduler is None else
+                          self.scheduler.state_dict()),
+            'scaler': self.scaler.state_dict(),
+            'early_stopping': self.stopper.state_dict(),
+            'rng': get_rng_state(self.generator),
+            'history': self.history,
+            'config': self.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        self.model.load_state_dict(state['model'])
+        self.optimizer.load_state_dict(state['optimizer'])
+        if self.scheduler is not None and state['scheduler'] is not None:
+            self.scheduler.load_state_dict(state['scheduler'])
+        self.scaler.load_state_dict(state['scaler'])
+        self.stopper.load_state_dict(state['early_stopping'])
+        set_rng_state(state['rng'], self.generator)
+        self.epoch = int(state['epoch'])
+        self.finished = bool(state['finished'])
+        self.history = list(state['history'])
+
+    def save_checkpoint(self) -> None:
+        if self.last_path is not None:
+            atomic_save(self.state_dict(), self.last_path)
+
+    def _save_best(self, val: Dict[str, float]) -> None:
+        state = {k: v.detach().clone()
+                 for k, v in self.model.state_dict().items()}
+        if self.best_path is None:
+            self._best_state = state
+        else:
+            atomic_save({'model': state, 'epoch': self.epoch, 'val': val,
+                         'metric': self.config.metric}, self.best_path)
+
+    def load_best(self) -> Optional[int]:
+        r"""Loads the validation-selected weights into :obj:`model`; returns
+        their epoch (or :obj:`None` if there is no best model)."""
+        if self.best_path is not None and self.best_path.exists():
+            best = load_checkpoint(self.best_path, 'cpu')
+            self.model.load_state_dict(best['model'])
+            return int(best['epoch'])
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+            return self.stopper.best_epoch
+        return None
+
+    # Training ###############################################################
+
+    def _autocast(self):
+        if not self.amp:
+            return contextlib.nullcontext()
+        return torch.autocast('cuda', dtype=self.amp_dtype)
+
+    def training_step(self, batch) -> torch.Tensor:
+        r"""One optimisation step on :obj:`batch`; returns the (detached)
+        loss without synchronising with the device."""
+        self.optimizer.zero_grad(set_to_none=True)
+        with self._autocast():
+            encoded = (self.model.encode()
+                       if needs_encoding(self.model, self.config) else None)
+            loss = batch_loss(self.model, batch, encoded, self.config)
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(),
+                                           self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss.detach()
+
+    def train_epoch(self) -> float:
+        r"""Runs one epoch; returns the mean loss per example. Raises a
+        :class:`FloatingPointError` if the loss became NaN or infinite."""
+        self.model.train()
+        total = torch.zeros((), device=self.device)
+        count = 0
+        bar = tqdm(self.batches, desc=f'epoch {self.epoch + 1}', leave=False,
+                   disable=not self.config.progress)
+        for batch in bar:
+            loss = self.training_step(batch)
+            total += loss.float() * batch.num_examples
+            count += batch.num_examples
+            if self.config.progress:  # Synchronises; only when shown.
+                bar.set_postfix(loss=f'{float(loss):.4f}')
+        mean = float(total) / max(count, 1)
+        if not math.isfinite(mean):
+            raise FloatingPointError(
+                f'Non-finite training loss ({mean}) in epoch '
+                f'{self.epoch + 1}; lower the learning rate or enable '
+                f'gradient clipping')
+        return mean
+
+    @torch.no_grad()
+    def evaluate(self, split: str = 'val',
+                 **kwargs) -> Dict[str, Any]:
+        r"""Filtered link-prediction evaluation of the current model on
+        :obj:`split`; :obj:`kwargs` go to
+        :func:`pyg_mmkg.evaluation.evaluate`."""
+        from pyg_mmkg.evaluation import evaluate
+        h, r, t = (x.to(self.device) for x in self.split_triples[split])
+        kwargs.setdefault('batch_size', self.config.eval_batch_size)
+        return evaluate(self.model, h, r, t,
+                        filter_index=self.filter_index.to(self.device),
+                        **kwargs)
+
+    def _has_val(self) -> bool:
+        return self.split_triples['val'][0].numel() > 0
+
+    def _resume(self) -> None:
+        if self.last_path is None or not self.last_path.exists():
+            raise FileNotFoundError(
+                f"Cannot resume: no checkpoint at '{self.last_path}'")
+        self.load_state_dict(load_checkpoint(self.last_path, 'cpu'))
+        self.tracker.truncate(self.epoch)
+        # A finished run continues if more epochs are asked for now, unless
+        # it stopped early:
+        self.finished = (self.stopper.should_stop
+                         or self.epoch >= self.config.epochs)
+
+    def fit(self, resume: bool = False) -> Dict[str, Any]:
+        r"""Trains (or, with :obj:`resume=True`, continues training from
+        :obj:`run_dir/checkpoints/last.pt`), then evaluates the best model
+        on the validation and test splits.
+
+        Returns:
+            The results (also written to :obj:`results.json`).
+        """
+        cfg = self.config
+        if resume:
+            self._resume()
+        elif self.last_path is not None and self.last_path.exists():
+            raise FileExistsError(
+                f"'{self.run_dir}' already holds a run; pass resume=True to "
+                f"continue it or choose another run directory")
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.run_dir / 'config.json')
+        if not resume:
+            self.tracker.log_params(cfg.to_dict())
+        if not self._has_val():
+            warnings.warn('No validation triples: the last epoch is kept as '
+                          'the final model', stacklevel=2)
+
+        start_time = time.perf_counter()
+        epochs = tqdm(range(self.epoch + 1, cfg.epochs + 1), desc='training',
+                      disable=not cfg.progress or self.finished,
+                      initial=self.epoch, total=cfg.epochs)
+        for epoch in epochs:
+            if self.finished:
+                break
+            t0 = time.perf_counter()
+            loss = self.train_epoch()
+            self.epoch = epoch
+            metrics = {'loss': loss,
+                       'lr': self.optimizer.param_groups[0]['lr'],
+                       'time/epoch_s': time.perf_counter() - t0}
+            if self._has_val() and (epoch % cfg.eval_every == 0
+                                    or epoch == cfg.epochs):
+                val = summarize(self.evaluate('val'))
+                metrics.update({f'val/{k}': v for k, v in val.items()})
+                value = val.get(cfg.metric, math.nan)
+                if self.stopper.step(value, epoch):
+                    self._save_best(val)
+                if isinstance(self.scheduler,
+                              torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    self.scheduler.step(value)
+                epochs.set_postfix({f'val_{cfg.metric}': f'{value:.4f}'})
+            if self.scheduler is not None and not isinstance(
+                    self.scheduler,
+                    torch.optim.lr_scheduler.ReduceLROnPlateau):
+                self.scheduler.step()
+            self.history.append(metrics)
+            self.tracker.log_metrics(metrics, step=epoch)
+            self.finished = self.stopper.should_stop or epoch == cfg.epochs
+            self.save_checkpoint()
+            if self.stopper.should_stop:
+                break
+        epochs.close()
+        return self._finish(time.perf_counter() - start_time)
+
+    def _finish(self, train_time: float) -> Dict[str, Any]:
+        best_epoch = self.load_best()
+        if best_epoch is None:
+            best_epoch = self.epoch
+            if self._has_val():
+                warnings.warn('No validation result improved on -inf '
+                              '(NaN metrics?); using the last epoch',
+                              stacklevel=2)
+        hook = getattr(self.model, 'on_fit_end', None)
+        if callable(hook):  # E.g. fitting an ensemble on validation data.
+            hook(self)
+            if self.best_path is not None and self.best_path.exists():
+                best = load_checkpoint(self.best_path, 'cpu')
+                best['model'] = self.model.state_dict()
+                atomic_save(best, self.best_path)
+        results: Dict[str, Any] = {
+            'best_epoch': best_epoch,
+            'epochs_trained': self.epoch,
+            'stopped_early': self.stopper.should_stop,
+            'selection_metric': f'val/{self.config.metric}',
+            'train_time_s': train_time,
+        }
+        for split in ('val', 'test'):
+            if self.split_triples[split][0].numel() > 0:
+                results[split] = summarize(self.evaluate(split))
+        if self.run_dir is not None:
+            atomic_write_text(self.run_dir / 'results.json',
+                              json.dumps(results, indent=2) + '\n')
+            if self.make_plots:
+                self.plot()
+        return results
+
+    def plot(self):
+        r"""Saves loss/metric curves to :obj:`run_dir/plots` (needs
+        matplotlib; skipped with a warning otherwise)."""
+        from pyg_mmkg.train.plots import plot_curves
+        if self.run_dir is None:
+            return []
+        jsonl = self._path('metrics.jsonl')
+        if jsonl is not None and jsonl.exists():
+            records = [r for r in read_jsonl(jsonl) if 'loss' in r]
+        else:
+            records = [dict(step=i + 1, **copy.deepcopy(m))
+                       for i, m in enumerate(self.history)]
+        return plot_curves(records, self._path('plots'))
+
+    def close(self) -> None:
+        self.tracker.close()
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.model.__class__.__name__}, '
+                f'regime={self.config.regime}, epochs={self.config.epochs}, '
+                f'device={self.device})')
