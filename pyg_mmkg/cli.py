@@ -16,8 +16,14 @@ import os
 import sys
 import time
 import typing
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
+
+# PyG 2.8 calls the deprecated torch.jit.script at import time; the warning
+# says nothing to a pyg-mmkg user, so the command line hides it.
+warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated',
+                        category=FutureWarning)
 
 _FIELD_HELP = {
     'dataset': 'dataset name (see `pyg-mmkg datasets`), raw KG folder, or '

@@ -81,6 +81,18 @@ class VTKG_I(_VISTADataset):
     manual = _manual('VTKG-I')
     default_max_images = 5
 
+    @property
+    def feature_id(self) -> str:
+        fid = super().feature_id
+        official = osp.join(self.raw_dir, 'textual_features_ent.pt')
+        if osp.exists(official):
+            return fid
+        # The bundled text features are part of the processed data: key the
+        # processed file on them so that a rebuilt feature file is picked up.
+        from pyg_mmkg.datasets.base import sha256sum
+        path = osp.join(bundled_dir(), 'text_features.pt')
+        return f'{fid}__bundled-{sha256sum(path)[:10]}'
+
     def download(self) -> None:
         src = bundled_dir()
         os.makedirs(self.raw_dir, exist_ok=True)
@@ -90,10 +102,12 @@ class VTKG_I(_VISTADataset):
 
     def read_raw(self):
         data = super().read_raw()
-        path = osp.join(self.raw_dir, 'text_features.pt')
+        # Read from the bundled copy itself (not from raw/), so that a raw
+        # folder copied by an older version still gets the current features.
+        path = osp.join(bundled_dir(), 'text_features.pt')
         official = osp.exists(osp.join(self.raw_dir,
                                        'textual_features_ent.pt'))
-        if osp.exists(path) and not official:
+        if not official:
             feats = torch.load(path, map_location='cpu', weights_only=True)
             for key in (ENTITY, RELATION):
                 x = feats[key].float()

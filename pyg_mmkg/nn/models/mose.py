@@ -73,8 +73,12 @@ class MoSE(MultimodalKGEModel):
             embeddings. (default: :obj:`1e-3`)
         reciprocal (bool, optional): Learn inverse relations (as the paper).
             (default: :obj:`True`)
-        ensemble (str, optional): The initial :attr:`ensemble`.
-            (default: :obj:`"average"`)
+        ensemble (str, optional): The initial :attr:`ensemble`, or
+            :obj:`"auto"`: start with :obj:`"average"` and, when the
+            :class:`~pyg_mmkg.train.Trainer` finishes (:meth:`on_fit_end`),
+            fit MoSE-BI and MoSE-MI on the validation triples and keep the one
+            of AI / BI / MI with the best *validation* MRR.
+            (default: :obj:`"auto"`)
         meta_hidden (int, optional): Hidden size of the meta-learner.
             (default: :obj:`32`)
         encoder (torch.nn.Module, optional): A relational encoder applied to
@@ -95,7 +99,7 @@ class MoSE(MultimodalKGEModel):
         n3_weight: float = 0.01,
         init_scale: float = 1e-3,
         reciprocal: bool = True,
-        ensemble: str = 'average',
+        ensemble: str = 'auto',
         meta_hidden: int = 32,
         encoder: Optional[torch.nn.Module] = None,
         sparse: bool = False,
@@ -133,7 +137,8 @@ class MoSE(MultimodalKGEModel):
         self.rel_emb.requires_grad_(self.use_structure)
         self.rel_emb_im.requires_grad_(self.use_structure)
         self.reset_parameters()
-        self.set_ensemble(ensemble)
+        self.auto_ensemble = ensemble == 'auto'
+        self.set_ensemble('average' if self.auto_ensemble else ensemble)
 
     @classmethod
     def from_data(cls, data: Any, hidden_channels: int = 64,
@@ -358,6 +363,32 @@ class MoSE(MultimodalKGEModel):
         self.set_ensemble(method)
         self.train(was_training)
         return self
+
+    def on_fit_end(self, trainer: Any) -> None:
+        r"""Called by the :class:`~pyg_mmkg.train.Trainer` on the
+        validation-selected model. With :obj:`ensemble="auto"`, fits the
+        boosting (BI) and meta-learner (MI) ensembles on the validation
+        triples and keeps the ensemble with the best validation MRR (the
+        official code picks MI by its test score; we never look at test).
+        The validation MRR of each is kept in :obj:`ensemble_validation`.
+        """
+        if not self.auto_ensemble or len(self.branches) < 2:
+            return
+        from pyg_mmkg.evaluation import evaluate
+        h, r, t = trainer.split_triples['val']
+        if h.numel() == 0:
+            return
+        fi = trainer.filter_index
+        scores = {}
+        for method in ENSEMBLES:
+            self.fit_ensemble(h, r, t, method=method, filter_index=fi)
+            scores[method] = float(evaluate(self, h, r, t,
+                                            filter_index=fi)['both']['mrr'])
+        best = max(ENSEMBLES, key=lambda m: scores[m])
+        self.set_ensemble(best)
+        self.ensemble_validation = scores
+        print('MoSE ensembles, validation MRR: ' + ', '.join(
+            f'{m}={v:.4f}' for m, v in scores.items()) + f' -> {best}')
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_nodes}, '
