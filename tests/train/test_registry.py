@@ -5,7 +5,7 @@ from pyg_mmkg.nn.kge import ComplEx, RotatE, ScoredKGEModel, TransE, TuckER
 from pyg_mmkg.train import TrainConfig, build_model, get_model, list_models
 from pyg_mmkg.train import register_model
 
-from conftest import NUM_NODES, NUM_RELATIONS
+from train_testing import NUM_NODES, NUM_RELATIONS
 
 
 @pytest.mark.parametrize('name,cls', [('transe', TransE),

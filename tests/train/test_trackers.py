@@ -132,7 +132,7 @@ def test_plot_without_matplotlib_warns(tmp_path, monkeypatch):
 def test_trainer_run_directory_files(tmp_path):
     import torch
 
-    from conftest import synthetic_kg
+    from train_testing import synthetic_kg
     from pyg_mmkg.train import TrainConfig, Trainer, build_model
     kg = synthetic_kg()
     config = TrainConfig(model='distmult', dim=8, epochs=3, eval_every=2,

@@ -10,7 +10,7 @@ from pyg_mmkg.train import (TrainConfig, Trainer, build_model,
                             load_checkpoint, read_jsonl,
                             seed_everything)
 
-from conftest import NUM_NODES, NUM_RELATIONS
+from train_testing import NUM_NODES, NUM_RELATIONS
 
 # Exact comparisons run on the CPU (CUDA's atomic adds are not
 # deterministic; see test_cuda.py for the GPU).

@@ -172,7 +172,7 @@ def test_text_branch_ranks_entities_unseen_in_training(cluster_data):
     r"""Trained with the published loss on a KG whose answers follow the
     text features, the text branch ranks answers that never occur in a
     training triple; the structure branch cannot."""
-    from conftest import train_one_to_n
+    from mm_testing import train_one_to_n
     torch.manual_seed(0)
     model = MoSE.from_data(cluster_data, hidden_channels=16,
                            modalities=('structure', 'text'), n3_weight=0.0)

@@ -80,7 +80,7 @@ def test_unseen_entities_use_features_only(cluster_data):
 def test_inductive_link_prediction(scorer, factor, cluster_data):
     r"""Entities held out of training are ranked from their features alone,
     far better than chance and than a structure-only model."""
-    from conftest import train_one_to_n
+    from mm_testing import train_one_to_n
     h, r, t = triples(cluster_data, 'test')
     fi = filter_index(cluster_data)
     mrr = {}
