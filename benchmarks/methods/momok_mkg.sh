@@ -4,6 +4,8 @@
 # to converge faster within the budget, mu=1e-4, label smoothing 0.1,
 # selection on validation MRR every 5 epochs). Roots get the files of
 # /work/shared/data linked into raw/ (--stage).
+# In the reported session MKG-W and MKG-Y ran (30 epochs each, in parallel);
+# DB15K did not fit into the time left (about 100 s per epoch expected).
 set -e
 cd "$(dirname "$0")/../.."
 ROOT=${ROOT:-/tmp/momok_data}
