@@ -60,8 +60,11 @@ class TrainConfig:
         margin (float, optional): Margin :math:`\gamma` of the margin and
             self-adversarial losses; :obj:`None` means :obj:`1.0` for
             :obj:`"margin"` and :obj:`0.0` for :obj:`"nssa"` (PyG-style
-            RotatE already adds its margin to the score; use *e.g.*
-            :obj:`9.0` with TransE). (default: :obj:`None`)
+            RotatE already adds its margin to the score). With TransE
+            (PyG's, which L_p-normalises entities, so distances are of order
+            1-2) a margin around :obj:`1.0` works: :obj:`1.0` gave MKG-W
+            test MRR 0.302 in `benchmarks/results/reproduction.md`.
+            (default: :obj:`None`)
         adversarial_temperature (float): Temperature :math:`\alpha` of the
             self-adversarial weights. (default: :obj:`1.0`)
         label_smoothing (float): Label smoothing of 1-N targets (and of
@@ -91,6 +94,11 @@ class TrainConfig:
         patience (int, optional): Stop after this many validations without
             improvement of the validation :obj:`metric`. :obj:`None`
             disables early stopping. (default: :obj:`5`)
+        min_epochs (int): Early stopping never ends a run before this epoch.
+            (default: :obj:`0`)
+        max_time_s (float, optional): Stop after the epoch during which this
+            many seconds of training have passed (a budget; the best
+            validation model is still the one tested). (default: :obj:`None`)
         metric (str): Validation metric used for model selection.
             (default: :obj:`"mrr"`)
         seed (int): Random seed. (default: :obj:`0`)
@@ -131,6 +139,8 @@ class TrainConfig:
     batch_size: int = 256
     eval_every: int = 5
     patience: Optional[int] = 5
+    min_epochs: int = 0
+    max_time_s: Optional[float] = None
     metric: str = 'mrr'
     seed: int = 0
     device: str = 'auto'
@@ -167,6 +177,12 @@ class TrainConfig:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"'{name}' must be positive "
                                  f"(got {getattr(self, name)})")
+        if self.min_epochs < 0:
+            raise ValueError(f"'min_epochs' must be >= 0 (got "
+                             f"{self.min_epochs})")
+        if self.max_time_s is not None and self.max_time_s <= 0:
+            raise ValueError(f"'max_time_s' must be positive or None (got "
+                             f"{self.max_time_s})")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"'patience' must be positive or None "
                              f"(got {self.patience})")

@@ -13,11 +13,15 @@ class EarlyStopping:
             :obj:`None` never stops. (default: :obj:`None`)
         min_delta (float): Smallest change counted as an improvement.
             (default: :obj:`0.0`)
+        min_epochs (int): Never stop before this epoch (long plateaus at
+            the start of 1-N training would otherwise end a run at random
+            level). (default: :obj:`0`)
     """
     def __init__(self, patience: Optional[int] = None,
-                 min_delta: float = 0.0):
+                 min_delta: float = 0.0, min_epochs: int = 0):
         self.patience = patience
         self.min_delta = min_delta
+        self.min_epochs = int(min_epochs)
         self.best_value = -math.inf
         self.best_epoch: Optional[int] = None
         self.num_bad = 0
@@ -37,7 +41,8 @@ class EarlyStopping:
             self.num_bad = 0
         else:
             self.num_bad += 1
-            if self.patience is not None and self.num_bad >= self.patience:
+            if (self.patience is not None and self.num_bad >= self.patience
+                    and epoch >= self.min_epochs):
                 self.should_stop = True
         return improved
 

@@ -126,7 +126,8 @@ class Trainer:
         self.optimizer = build_optimizer(config, self.model.parameters(),
                                          self.device)
         self.scheduler = build_scheduler(config, self.optimizer)
-        self.stopper = EarlyStopping(config.patience)
+        self.stopper = EarlyStopping(config.patience,
+                                     min_epochs=config.min_epochs)
         self.amp = config.amp and self.device.type == 'cuda'
         self.amp_dtype = (torch.bfloat16 if self.amp
                           and torch.cuda.is_bf16_supported() else
@@ -343,11 +344,13 @@ class Trainer:
             t0 = time.perf_counter()
             loss = self.train_epoch()
             self.epoch = epoch
+            out_of_time = (cfg.max_time_s is not None and
+                           time.perf_counter() - start_time >= cfg.max_time_s)
             metrics = {'loss': loss,
                        'lr': self.optimizer.param_groups[0]['lr'],
                        'time/epoch_s': time.perf_counter() - t0}
             if self._has_val() and (epoch % cfg.eval_every == 0
-                                    or epoch == cfg.epochs):
+                                    or epoch == cfg.epochs or out_of_time):
                 val = summarize(self.evaluate('val'))
                 metrics.update({f'val/{k}': v for k, v in val.items()})
                 value = val.get(cfg.metric, math.nan)
@@ -363,9 +366,10 @@ class Trainer:
                 self.scheduler.step()
             self.history.append(metrics)
             self.tracker.log_metrics(metrics, step=epoch)
-            self.finished = self.stopper.should_stop or epoch == cfg.epochs
+            self.finished = (self.stopper.should_stop or epoch == cfg.epochs
+                             or out_of_time)
             self.save_checkpoint()
-            if self.stopper.should_stop:
+            if self.stopper.should_stop or out_of_time:
                 break
         epochs.close()
         return self._finish(time.perf_counter() - start_time)

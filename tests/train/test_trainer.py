@@ -365,3 +365,31 @@ def test_on_fit_end_hook_runs_before_final_evaluation(kg, tmp_path):
     assert results['test']['mr'] == pytest.approx((NUM_NODES + 1) / 2)
     best = load_checkpoint(tmp_path / 'checkpoints' / 'best.pt')
     assert best['model']['rel_emb.weight'].abs().sum() == 0
+
+
+def test_min_epochs_delays_early_stopping(kg):
+    trainer = make_trainer(kg, epochs=20, patience=3, min_epochs=8)
+    fake = FakeEval(trainer, [0.1, 0.4, 0.3, 0.35, 0.39, 0.2, 0.2, 0.2,
+                              0.2, 0.2])
+    trainer.evaluate = fake
+    results = trainer.fit()
+    # Without min_epochs the run stops at epoch 5 (see above); now the
+    # patience can only end it from epoch 8 on.
+    assert results['epochs_trained'] == 8 and results['stopped_early']
+    assert results['best_epoch'] == 2
+
+
+def test_max_time_budget_validates_last_epoch(kg, monkeypatch):
+    import pyg_mmkg.train.trainer as trainer_module
+    clock = iter(range(0, 10_000, 10))  # every call: 10 more seconds
+    monkeypatch.setattr(trainer_module.time, 'perf_counter',
+                        lambda: float(next(clock)))
+    trainer = make_trainer(kg, epochs=50, eval_every=10, max_time_s=35.0)
+    fake = FakeEval(trainer, [0.1, 0.2, 0.3, 0.4])
+    trainer.evaluate = fake
+    results = trainer.fit()
+    assert results['epochs_trained'] < 50 and not results['stopped_early']
+    # The epoch that ran out of time was validated although eval_every=10.
+    last = results['epochs_trained']
+    assert fake.calls[0] == ('val', last)
+    assert results['best_epoch'] == last
