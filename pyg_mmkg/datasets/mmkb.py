@@ -30,8 +30,16 @@ class DB15K(MMKGDataset):
     MoMoK / NATIVE (OpenKE ids, head-tail-relation order). The MMKB image
     index (entity -> image id, ``DB15K_ImageIndex.txt``) is read into
     ``data['entity'].image_refs`` when present; the images and VGG features
-    themselves are on Dropbox and must be downloaded by hand. The
-    validation file repeats 2,423 lines, as upstream.
+    themselves are on Dropbox and must be downloaded by hand.
+
+    .. warning::
+        The validation split of this (upstream MMRNS / MoMoK / NATIVE)
+        release is not held out: of its 9,904 lines (7,481 distinct), 8,719
+        are training triples and 1,105 are test triples; only 80 are new.
+        Validation MRR therefore rewards memorisation and partly sees test
+        answers. It is kept byte-for-byte for comparability with published
+        numbers; select models with care (e.g. a fixed epoch budget, or a
+        validation set carved from train).
 
     **STATS:**
 

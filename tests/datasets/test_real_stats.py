@@ -110,3 +110,21 @@ def test_vtkg_i_text(shared_data, tmp_path):
     assert data['entity'].text[i] == ('airplane: an aircraft that has a '
                                       'fixed wing and is powered by '
                                       'propellers or jets')
+
+
+def test_db15k_validation_overlap_is_documented(shared_data, tmp_path):
+    r"""The upstream DB15K validation split overlaps train and test; the
+    numbers in the class docstring's warning are checked here."""
+    stage(shared_data, str(tmp_path), CASES['DB15K'][1])
+    data = DB15K(str(tmp_path))[0]
+    N, R = data['entity'].num_nodes, data['relation'].num_nodes
+
+    def keys(split):
+        h, r, t = triples(data, split)
+        return (h * R + r) * N + t
+    train, val, test = keys('train'), keys('val'), keys('test')
+    assert int(torch.isin(val, train).sum()) == 8719
+    assert int(torch.isin(val, test).sum()) == 1105
+    assert int(torch.unique(val).numel()) == 7481
+    assert not torch.isin(test, train).any()
+    assert '8,719' in DB15K.__doc__
