@@ -271,7 +271,13 @@ def test_hook_returning_none_uses_configured_loss(kg):
                           trackers=[], plot=False)
         trainer.evaluate = FakeEval(trainer, [0.1])
         trainer.fit()
-    assert_same_params(params(a), params(b))
+    # Same loss and updates; the plain model gathers its rows with one
+    # lookup, the hooked one indexes `encode()`, so only float rounding of
+    # the gradient sums may differ.
+    pa, pb = params(a), params(b)
+    assert pa.keys() == pb.keys()
+    for key in pa:
+        assert torch.allclose(pa[key], pb[key], rtol=1e-5, atol=1e-6), key
 
 
 @pytest.mark.parametrize('regime,model,loss,extra', [

@@ -129,10 +129,17 @@ class ScoredKGEModel(KGEModel):
         encoded: Optional[Encoded],
     ) -> Tuple[Tensor, Tensor, Tensor]:
         if encoded is None and self._encodes_tables():
+            # One lookup for heads and tails together: a single backward
+            # pass (and gradient buffer) per entity table instead of two,
+            # 9-22% faster sLCWA epochs (benchmarks/results/speed.md).
+            n = head_index.numel()
+            ent = self._embed(self.node_emb, self.node_emb_im,
+                              torch.cat([head_index.reshape(-1),
+                                         tail_index.reshape(-1)]))
             return (
-                self._embed(self.node_emb, self.node_emb_im, head_index),
+                ent[:n].view(*head_index.shape, -1),
                 self._embed(self.rel_emb, self.rel_emb_im, rel_type),
-                self._embed(self.node_emb, self.node_emb_im, tail_index),
+                ent[n:].view(*tail_index.shape, -1),
             )
         ent, rel = self.encode() if encoded is None else encoded
         return ent[head_index], rel[rel_type], ent[tail_index]
