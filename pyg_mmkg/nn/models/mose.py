@@ -77,8 +77,9 @@ class MoSE(MultimodalKGEModel):
             :obj:`"auto"`: start with :obj:`"average"` and, when the
             :class:`~pyg_mmkg.train.Trainer` finishes (:meth:`on_fit_end`),
             fit MoSE-BI and MoSE-MI on the validation triples and keep the one
-            of AI / BI / MI with the best *validation* MRR.
-            (default: :obj:`"auto"`)
+            of AI / BI / MI with the best *validation* MRR (costly on large
+            graphs: the meta-learner trains on all validation queries
+            against all entities). (default: :obj:`"average"`)
         meta_hidden (int, optional): Hidden size of the meta-learner.
             (default: :obj:`32`)
         encoder (torch.nn.Module, optional): A relational encoder applied to
@@ -99,7 +100,7 @@ class MoSE(MultimodalKGEModel):
         n3_weight: float = 0.01,
         init_scale: float = 1e-3,
         reciprocal: bool = True,
-        ensemble: str = 'auto',
+        ensemble: str = 'average',
         meta_hidden: int = 32,
         encoder: Optional[torch.nn.Module] = None,
         sparse: bool = False,

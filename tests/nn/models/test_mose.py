@@ -190,3 +190,45 @@ def test_text_branch_ranks_entities_unseen_in_training(cluster_data):
         model.set_ensemble('text')
         shuffled = evaluate(model, h, r, t, filter_index=fi)['both']['mrr']
     assert shuffled < mrr['text'] / 2
+
+
+def test_auto_ensemble_selected_on_validation_after_fit(mm_data,
+                                                        monkeypatch):
+    r"""`ensemble='auto'`: after training, BI and MI are fitted and the
+    ensemble with the best *validation* MRR is kept; test is not used."""
+    import pyg_mmkg.evaluation as evaluation_module
+    from pyg_mmkg.train import Trainer
+    torch.manual_seed(0)
+    model = MoSE.from_data(mm_data, hidden_channels=8,
+                           modalities=('structure', 'text'),
+                           ensemble='auto')
+    val_h, test_h = triples(mm_data, 'val')[0], triples(mm_data, 'test')[0]
+    assert not torch.equal(val_h, test_h)
+    in_hook, seen = [False], []
+    real = evaluation_module.evaluate
+
+    def spy(model, h, r, t, *args, **kwargs):
+        if in_hook[0]:
+            seen.append('val' if torch.equal(h, val_h) else
+                        'test' if torch.equal(h, test_h) else 'other')
+        return real(model, h, r, t, *args, **kwargs)
+    monkeypatch.setattr(evaluation_module, 'evaluate', spy)
+    hook = model.on_fit_end
+
+    def traced(trainer):
+        in_hook[0] = True
+        hook(trainer)
+        in_hook[0] = False
+    model.on_fit_end = traced
+    trainer = Trainer(model, mm_data, regime='1vsall', epochs=3,
+                      eval_every=1, patience=None, progress=False,
+                      plot=False, device='cpu')
+    trainer.fit()
+    scores = model.ensemble_validation
+    assert set(scores) == {'average', 'boosting', 'meta'}
+    assert model.ensemble == max(scores, key=scores.get)
+    assert seen == ['val'] * 3
+    h, r, t = triples(mm_data, 'val')
+    model.set_ensemble('average')
+    assert real(model, h, r, t, filter_index=trainer.filter_index)[
+        'both']['mrr'] == pytest.approx(scores['average'])
