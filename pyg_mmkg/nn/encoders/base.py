@@ -1,4 +1,4 @@
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -108,3 +108,30 @@ class RelationalEncoder(torch.nn.Module):
     def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor,
                rel: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
         raise NotImplementedError
+
+    def _build_stack(self, in_channels: int, hidden_channels: int,
+                     out_channels: int, num_layers: int, residual: bool,
+                     make_conv: Callable[[int, int], torch.nn.Module]):
+        r"""Creates :obj:`self.convs` (one :obj:`make_conv(in, out)` per
+        layer, sizes :obj:`in -> hidden -> ... -> out`) and :obj:`self.res`
+        (a bias-free linear residual projection where a layer changes the
+        size and :obj:`residual=True`, the identity otherwise)."""
+        sizes = [in_channels] + [hidden_channels] * (num_layers - 1)
+        sizes += [out_channels]
+        self.convs = torch.nn.ModuleList()
+        self.res = torch.nn.ModuleList()
+        for i in range(num_layers):
+            self.convs.append(make_conv(sizes[i], sizes[i + 1]))
+            if residual and sizes[i] != sizes[i + 1]:
+                self.res.append(
+                    torch.nn.Linear(sizes[i], sizes[i + 1], bias=False))
+            else:
+                self.res.append(torch.nn.Identity())
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        for conv in getattr(self, 'convs', []):
+            conv.reset_parameters()
+        for res in getattr(self, 'res', []):
+            if hasattr(res, 'reset_parameters'):
+                res.reset_parameters()

@@ -1,6 +1,5 @@
 from typing import Any, Dict, Optional, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn.resolver import activation_resolver
@@ -80,28 +79,11 @@ class CompGCNEncoder(RelationalEncoder):
         self.hidden_dropout = hidden_dropout
         self.residual = residual
 
-        sizes = [in_channels] + [hidden_channels] * (num_layers - 1)
-        sizes += [self.out_channels]
-        self.convs = torch.nn.ModuleList()
-        self.res = torch.nn.ModuleList()
-        for i in range(num_layers):
-            self.convs.append(
-                CompGCNConv(sizes[i], sizes[i + 1], num_relations, comp=comp,
-                            dropout=dropout, bias=bias))
-            if residual and sizes[i] != sizes[i + 1]:
-                self.res.append(
-                    torch.nn.Linear(sizes[i], sizes[i + 1], bias=False))
-            else:
-                self.res.append(torch.nn.Identity())
+        self._build_stack(
+            in_channels, hidden_channels, self.out_channels, num_layers,
+            residual, lambda i, o: CompGCNConv(i, o, num_relations, comp=comp,
+                                               dropout=dropout, bias=bias))
         self.reset_parameters()
-
-    def reset_parameters(self):
-        r"""Resets all learnable parameters of the module."""
-        for conv in self.convs:
-            conv.reset_parameters()
-        for res in self.res:
-            if hasattr(res, 'reset_parameters'):
-                res.reset_parameters()
 
     def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor,
                rel: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:

@@ -1,6 +1,5 @@
 from typing import Any, Dict, Optional, Tuple, Union
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.nn import FastRGCNConv, RGCNConv
@@ -95,29 +94,13 @@ class RGCNEncoder(RelationalEncoder):
         self.residual = residual
 
         cls = RGCNConv if conv == 'rgcn' else FastRGCNConv
-        sizes = [in_channels] + [hidden_channels] * (num_layers - 1)
-        sizes += [self.out_channels]
-        self.convs = torch.nn.ModuleList()
-        self.res = torch.nn.ModuleList()
-        for i in range(num_layers):
-            self.convs.append(
-                cls(sizes[i], sizes[i + 1], num_relations,
-                    num_bases=num_bases, num_blocks=num_blocks, aggr=aggr,
-                    bias=bias))
-            if residual and sizes[i] != sizes[i + 1]:
-                self.res.append(
-                    torch.nn.Linear(sizes[i], sizes[i + 1], bias=False))
-            else:
-                self.res.append(torch.nn.Identity())
+        self._build_stack(
+            in_channels, hidden_channels, self.out_channels, num_layers,
+            residual, lambda i, o: cls(i, o, num_relations,
+                                       num_bases=num_bases,
+                                       num_blocks=num_blocks, aggr=aggr,
+                                       bias=bias))
         self.reset_parameters()
-
-    def reset_parameters(self):
-        r"""Resets all learnable parameters of the module."""
-        for conv in self.convs:
-            conv.reset_parameters()
-        for res in self.res:
-            if hasattr(res, 'reset_parameters'):
-                res.reset_parameters()
 
     def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor,
                rel: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:

@@ -73,6 +73,16 @@ def _read(store: Any, modality: str, num_images: Optional[int]):
     return None
 
 
+def _reset_transformer(transformer) -> None:
+    r"""Re-initialises every linear, layer-norm and attention weight of a
+    :class:`torch.nn.TransformerEncoder`."""
+    for layer in transformer.layers:
+        for m in layer.modules():
+            if isinstance(m, (Linear, LayerNorm)):
+                m.reset_parameters()
+        layer.self_attn._reset_parameters()
+
+
 class _TokenEncoder(torch.nn.Module):
     r"""A transformer over :obj:`[CLS, structure, image_1..k, text]` tokens
     whose output at :obj:`CLS` represents the item."""
@@ -86,11 +96,7 @@ class _TokenEncoder(torch.nn.Module):
     def reset_parameters(self):
         torch.nn.init.normal_(self.cls, std=0.02)
         torch.nn.init.normal_(self.pos, std=0.02)
-        for layer in self.transformer.layers:
-            for m in layer.modules():
-                if isinstance(m, (Linear, LayerNorm)):
-                    m.reset_parameters()
-            layer.self_attn._reset_parameters()
+        _reset_transformer(self.transformer)
 
     def forward(self, tokens, kinds, padding):
         # tokens: [M, T, d]; kinds: list of position indices per token.
@@ -118,11 +124,7 @@ class _MaskedSlotDecoder(Scorer):
     def reset_parameters(self):
         torch.nn.init.normal_(self.mask, std=0.02)
         torch.nn.init.normal_(self.pos, std=0.02)
-        for layer in self.transformer.layers:
-            for m in layer.modules():
-                if isinstance(m, (Linear, LayerNorm)):
-                    m.reset_parameters()
-            layer.self_attn._reset_parameters()
+        _reset_transformer(self.transformer)
 
     def query(self, anchor: Tensor, rel: Tensor, head_slot: Tensor) -> Tensor:
         r"""The output :obj:`[B, d]` at the masked slot of :obj:`(anchor,
