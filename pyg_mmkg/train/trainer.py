@@ -217,7 +217,10 @@ class Trainer:
             atomic_save(self.state_dict(), self.last_path)
 
     def _save_best(self, val: Dict[str, float]) -> None:
-        state = {k: v.detach().clone()
+        # Tensors, plus any module extra state (e.g. MoMoK's estimator
+        # optimizer), copied so later in-place updates do not reach them.
+        state = {k: (v.detach().clone() if torch.is_tensor(v) else
+                     copy.deepcopy(v))
                  for k, v in self.model.state_dict().items()}
         if self.best_path is None:
             self._best_state = state

@@ -1,3 +1,4 @@
+import copy
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -184,6 +185,15 @@ class MoMoK(MultimodalKGEModel):
             Dropouts of each TuckER. (default: :obj:`0.3, 0.4, 0.5`)
         reciprocal (bool, optional): Must be :obj:`True` (head queries are
             reciprocal tail queries, as published). (default: :obj:`True`)
+        decision_loss (str, optional): :obj:`"bce"` (published): each
+            branch's binary cross-entropy over all entities, and the score
+            sums the branch sigmoids. :obj:`"ce"`: each branch's softmax
+            cross-entropy over all entities, and the score sums the branch
+            softmax probabilities. Not in the paper; on sparse 15k-entity
+            graphs (MKG-W/MKG-Y/DB15K) 1-N BCE spends thousands of steps on a
+            plateau at random-level ranking, which softmax cross-entropy
+            does not have (see ``benchmarks/results/methods.md``).
+            (default: :obj:`"bce"`)
     """
     def __init__(
         self,
@@ -204,8 +214,12 @@ class MoMoK(MultimodalKGEModel):
         hidden_dropout1: float = 0.4,
         hidden_dropout2: float = 0.5,
         reciprocal: bool = True,
+        decision_loss: str = 'bce',
     ):
         check_positive('hidden_channels', hidden_channels)
+        if decision_loss not in ('bce', 'ce'):
+            raise ValueError(f"'decision_loss' must be 'bce' or 'ce' (got "
+                             f"'{decision_loss}')")
         check_positive('num_experts', num_experts)
         if not reciprocal:
             raise ValueError("MoMoK answers head queries with reciprocal "
@@ -221,6 +235,7 @@ class MoMoK(MultimodalKGEModel):
         if len(self.branches) > 1:
             self.branches.append('joint')
         self.mu, self.estimator_lr = mu, estimator_lr
+        self.decision_loss = decision_loss
         self.fine_tune = fine_tune
         num_rel = 2 * num_relations
         self.rel_emb = Embedding(num_rel, d_r)
@@ -352,6 +367,9 @@ class MoMoK(MultimodalKGEModel):
 
     def forward(self, head_index: Tensor, rel_type: Tensor,
                 tail_index: Tensor, encoded: Optional[Encoded] = None):
+        if self.decision_loss == 'ce':  # Normalised over all entities.
+            scores = self.score_tails(head_index, rel_type, encoded)
+            return scores.gather(1, tail_index.view(-1, 1)).view(-1)
         queries, ent, _ = self._queries(head_index, rel_type, encoded)
         return sum(torch.sigmoid((q * e[tail_index]).sum(-1))
                    for q, e in zip(queries, ent))
@@ -359,6 +377,8 @@ class MoMoK(MultimodalKGEModel):
     def score_tails(self, head_index: Tensor, rel_type: Tensor,
                     encoded: Optional[Encoded] = None) -> Tensor:
         logits = self.branch_score_tails(head_index, rel_type, encoded)
+        if self.decision_loss == 'ce':
+            return torch.softmax(logits, dim=-1).sum(0)
         return torch.sigmoid(logits).sum(0)
 
     # Training ###############################################################
@@ -374,14 +394,36 @@ class MoMoK(MultimodalKGEModel):
             out[m] = (e[:, i], e[:, j], perm)
         return out
 
+    def _estimator_optimizer(self) -> torch.optim.Adam:
+        # Kept out of the module tree (not a parameter owner); its state
+        # travels in checkpoints through `get_extra_state`.
+        params = list(self.club.parameters())
+        opt = self.__dict__.get('_estimator_opt')
+        if opt is None or opt.param_groups[0]['params'][0] is not params[0]:
+            opt = torch.optim.Adam(params, lr=self.estimator_lr)
+            self.__dict__['_estimator_opt'] = opt
+        return opt
+
+    def get_extra_state(self) -> Dict[str, Any]:
+        r"""The CLUB estimator's Adam state, so that a resumed run continues
+        the estimator exactly (part of :meth:`state_dict`)."""
+        opt = self.__dict__.get('_estimator_opt')
+        # A copy: Adam updates its moments in place.
+        return {'estimator_optimizer':
+                None if opt is None else copy.deepcopy(opt.state_dict())}
+
+    def set_extra_state(self, state: Dict[str, Any]) -> None:
+        saved = (state or {}).get('estimator_optimizer')
+        if saved is None:
+            self.__dict__.pop('_estimator_opt', None)
+        elif len(self.club) > 0:
+            self._estimator_optimizer().load_state_dict(saved)
+
     def estimator_step(self, pairs) -> float:
         r"""One Adam step of the CLUB estimators on detached expert outputs
         (minimising the Gaussian negative log-likelihood); returns it."""
         params = list(self.club.parameters())
-        opt = self.__dict__.get('_estimator_optimizer')
-        if opt is None or opt.param_groups[0]['params'][0] is not params[0]:
-            opt = torch.optim.Adam(params, lr=self.estimator_lr)
-            self.__dict__['_estimator_optimizer'] = opt
+        opt = self._estimator_optimizer()
         self.club.requires_grad_(True)
         try:
             with torch.enable_grad():
@@ -404,7 +446,10 @@ class MoMoK(MultimodalKGEModel):
 
     def _objective(self, head_index, rel_type, targets, encoded):
         queries, ent, experts = self._queries(head_index, rel_type, encoded)
-        loss = sum(F.binary_cross_entropy_with_logits(q @ e.t(), targets)
+        from pyg_mmkg.train.losses import one_to_n_ce_loss
+        branch_loss = (one_to_n_ce_loss if self.decision_loss == 'ce' else
+                       F.binary_cross_entropy_with_logits)
+        loss = sum(branch_loss(q @ e.t(), targets)
                    for q, e in zip(queries, ent))
         if len(self.club) > 0 and head_index.numel() > 1:
             pairs = self._pairs(experts)

@@ -64,6 +64,7 @@ CONTRACT = {
             ('text-image', dict(modalities=('text', 'image')), 'kvsall'),
             ('slcwa-positives', dict(mu=0.0), 'slcwa'),
             ('structure-only', dict(modalities=('structure', )), 'kvsall'),
+            ('ce-decision', dict(decision_loss='ce'), '1vsall'),
         ]
     ],
 }

@@ -63,6 +63,28 @@ def test_score_is_sum_of_branch_probabilities(mm_data):
     assert torch.allclose(heads[arange, h], model(t, r + R, h), atol=1e-6)
 
 
+def test_ce_decision_loss(mm_data):
+    model = small(mm_data, decision_loss='ce').eval()
+    h, r, t = triples(mm_data, 'test')
+    logits = model.branch_score_tails(h, r)
+    tails = model.score_tails(h, r)
+    # The score sums the branch softmax probabilities over all entities.
+    assert torch.allclose(tails, torch.softmax(logits, -1).sum(0),
+                          atol=1e-6)
+    assert torch.allclose(tails.sum(-1), torch.full_like(tails[:, 0], 4.0))
+    arange = torch.arange(h.numel())
+    assert torch.allclose(tails[arange, t], model(h, r, t), atol=1e-6)
+    # The loss is the sum of the branch softmax cross-entropies (no CLUB).
+    model = small(mm_data, decision_loss='ce', mu=0.0).eval()
+    batch = TrainBatch('1vsall', h, r, tail_index=t)
+    loss = model.training_loss(batch, model.encode())
+    expected = sum(F.cross_entropy(x, t)
+                   for x in model.branch_score_tails(h, r))
+    assert torch.allclose(loss, expected, atol=1e-5)
+    with pytest.raises(ValueError, match='decision_loss'):
+        small(mm_data, decision_loss='margin')
+
+
 def test_relation_temperature_guides_query_side_only(mm_data):
     model = small(mm_data).eval()
     h = torch.tensor([2, 2, 3])
@@ -135,6 +157,35 @@ def test_estimator_step_and_main_step_are_separate(mm_data):
         model.loss(h, r, t)
     assert all(torch.equal(a, b) for a, b in zip(model.club.parameters(),
                                                  club))
+
+
+def test_estimator_optimizer_is_checkpointed(mm_data):
+    h, r, t = triples(mm_data, 'train')
+    batch = TrainBatch('1vsall', h, r, tail_index=t)
+    model = small(mm_data, mu=1.0)
+    fresh = small(mm_data, mu=1.0)
+    fresh.load_state_dict(model.state_dict())  # Before any estimator step.
+    assert fresh.get_extra_state() == {'estimator_optimizer': None}
+    for _ in range(3):
+        model.training_loss(batch, model.encode())
+    state = model.state_dict()
+    assert state['_extra_state']['estimator_optimizer']['state']
+    resumed = small(mm_data, mu=1.0)
+    resumed.load_state_dict(state)
+    # One more step from the restored Adam moments equals the original's.
+    for m in (model, resumed):
+        torch.manual_seed(5)
+        m.training_loss(batch, m.encode())
+    for a, b in zip(model.club.parameters(), resumed.club.parameters()):
+        assert torch.equal(a, b)
+    # A restart without the moments would differ:
+    restarted = small(mm_data, mu=1.0)
+    restarted.load_state_dict({k: v for k, v in state.items()
+                               if k != '_extra_state'}, strict=False)
+    torch.manual_seed(5)
+    restarted.training_loss(batch, restarted.encode())
+    assert any(not torch.equal(a, b) for a, b in
+               zip(model.club.parameters(), restarted.club.parameters()))
 
 
 def test_mu_weights_the_bound(mm_data):

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# VISTA and MoMoK on WN9-IMG or FB15k-237: structure only vs structure + real
+# MiniLM text (no images), then the text-shuffle ablation of the text model.
+# CPU-sized configurations (see benchmarks/results/methods.md, "VISTA and
+# MoMoK on WN9-IMG and FB15k-237"); one thread per run.
+# Usage: bash vista_momok_text.sh wn9|fb MODEL SETTING RUNS_DIR
+#   MODEL in {vista, momok}; SETTING in {structure, structure+text}
+# Data files: wn9 -> $WN9_DATA (prepare_wn9.py), fb -> $FB_DATA
+# (fb15k237_prepare.py).
+set -euo pipefail
+DS=$1; MODEL=$2; SETTING=$3; RUNS=$4
+HERE=$(cd "$(dirname "$0")" && pwd)
+WN9_DATA=${WN9_DATA:-/tmp/mm_bench/wn9_text.pt}
+FB_DATA=${FB_DATA:-/tmp/fb_runs/fb15k237_text.pt}
+export PYTHONWARNINGS=ignore
+mkdir -p "$RUNS"
+run=$RUNS/$DS-$MODEL-$SETTING-s0
+common="--no-progress --num-threads 1 --seed 0 --eval-batch-size 512 \
+  --modalities ${SETTING//+/,} --run-dir $run"
+if [ "$DS" = wn9 ]; then
+  # 15 minutes of training per run, validation every 2 epochs.
+  budget="--dataset $WN9_DATA --epochs 500 --eval-every 2 --patience 5 \
+    --max-time-s ${WN9_BUDGET:-900}"
+  vista_kw='{"preset": "WN18RR++", "heads": 8, "ffn_channels": 256}'
+  vista_opts="--dim 64 --batch-size 1024"
+  momok_opts="--dim 128 --batch-size 256"
+else
+  # Two epochs per run (an epoch takes 5-20 minutes on one core).
+  budget="--dataset $FB_DATA --epochs ${FB_EPOCHS:-2} --eval-every 1"
+  vista_kw='{"preset": "FB15K237", "heads": 8, "ffn_channels": 256}'
+  vista_opts="--dim 64 --batch-size 2048"
+  momok_opts="--dim 64 --batch-size 1024"
+fi
+if [ ! -f "$run/results.json" ]; then
+  if [ "$MODEL" = vista ]; then
+    python -m pyg_mmkg.cli train $budget $common --model vista $vista_opts \
+      --model-kwargs "$vista_kw" --regime 1vsall --loss ce --optimizer adam \
+      --lr 1e-3 --scheduler cosine --scheduler-kwargs '{"T_0": 50, "T_mult": 2}' \
+      --grad-clip 0.1
+  else
+    python -m pyg_mmkg.cli train $budget $common --model momok $momok_opts \
+      --model-kwargs '{"decision_loss": "ce"}' --regime kvsall \
+      --label-smoothing 0.1 --optimizer adam --lr 3e-3
+  fi
+fi
+ablate=()
+[ "$SETTING" = structure+text ] && ablate=(--ablate text:shuffle)
+python "$HERE/evaluate_run.py" "$run" "${ablate[@]}" \
+  --label "$DS $MODEL $SETTING" --out "$RUNS/rows.jsonl"
