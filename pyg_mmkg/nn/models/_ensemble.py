@@ -197,4 +197,3 @@ def fit_meta(model, h, r, t, filter_index, encoded, batch_size, epochs,
     if best_state is not None:
         model.meta.load_state_dict(best_state)
     model.meta.requires_grad_(False)
-
