@@ -38,11 +38,13 @@ class MoMoK(MultimodalKGEModel):
         \mathbf{r}^b, \mathbf{e}^b_t)\big).
 
     The loss (:meth:`training_loss`) sums the branches' binary
-    cross-entropies over all entities (KvsAll with reciprocal relations)
+    cross-entropies over all entities (KvsAll with reciprocal relations;
+    softmax cross-entropies with :obj:`decision_loss="ce"`)
     and adds :math:`\mu` times the CLUB upper bound on the mutual
     information between two random experts of each modality (ExID), whose
     variational network takes its own Adam step on every training batch
-    (:meth:`estimator_step`). Features are fine-tuned: the L2-normalised,
+    (:meth:`estimator_step`; its Adam state is saved in :meth:`state_dict`
+    as module extra state). Features are fine-tuned: the L2-normalised,
     average-pooled features plus a learned offset per entity.
 
     .. note::
