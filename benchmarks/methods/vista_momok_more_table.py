@@ -42,12 +42,23 @@ def text_table(rows):
     print('| dataset | model | modalities | variant | val MRR | test MRR | '
           'H@1 | H@3 | H@10 | MR | epochs (best) | train s | s/epoch |')
     print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
-    for r in rows:
+    datasets, models = ['wn9', 'fb'], ['vista', 'vista-lowdrop', 'momok']
+    variants = ['selected', 'ablate:text:shuffle']
+
+    def key(r):
+        ds, model, setting = r['run'].split()
+        return (datasets.index(ds), models.index(model), setting,
+                variants.index(r['variant']))
+
+    for r in sorted(rows, key=key):
         ds, model, setting = r['run'].split()
         v, t = r['val'], r['test']
         variant = {'selected': '–', 'ablate:text:shuffle':
                    'text shuffled'}.get(r['variant'], r['variant'])
         epochs = r['epochs_trained']
+        ds = {'wn9': 'WN9-IMG', 'fb': 'FB15k-237'}[ds]
+        model = {'vista': 'VISTA', 'vista-lowdrop': 'VISTA, low dropout',
+                 'momok': 'MoMoK (CE)'}[model]
         print(f"| {ds} | {model} | {setting} | {variant} | {v['mrr']:.3f} "
               f"| {t['mrr']:.3f} | {t['hits@1']:.3f} | {t['hits@3']:.3f} "
               f"| {t['hits@10']:.3f} | {t['mr']:.1f} "
