@@ -37,6 +37,7 @@ def main():
     parser.add_argument('--settings', default='structure,structure+text')
     parser.add_argument('--shuffle-seeds', type=int, default=3)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--run-dir', default='runs/vista_vtkgi')
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
@@ -46,7 +47,7 @@ def main():
     for setting in args.settings.split(','):
         modalities = setting.split('+')
         data = load_data('VTKG-I', root=args.root, modalities=modalities)
-        torch.manual_seed(0)
+        torch.manual_seed(args.seed)
         model = VISTA.from_data(data, hidden_channels=256,
                                 modalities=modalities, preset='VTKG-I')
         preset = TRAIN_PRESETS['VTKG-I']
@@ -55,9 +56,9 @@ def main():
             batch_size=preset['batch_size'], epochs=args.epochs,
             scheduler='cosine', scheduler_kwargs={'T_0': 25, 'T_mult': 2},
             grad_clip=0.1, eval_every=args.eval_every, progress=False,
-            device='cpu', seed=0)
+            device='cpu', seed=args.seed)
         trainer = Trainer(model, data, config, plot=False,
-                          run_dir=f'{args.run_dir}/{setting}')
+                          run_dir=f'{args.run_dir}/{setting}-s{args.seed}')
         t0 = time.perf_counter()
         res = trainer.fit()
         res['wall_s'] = time.perf_counter() - t0

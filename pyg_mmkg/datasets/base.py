@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import re
 import shutil
+import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -182,11 +183,16 @@ class MMKGDataset(InMemoryDataset):
         if self.pre_transform is not None:
             data = self.pre_transform(data)
         # InMemoryDataset.save writes via fsspec; write to a temporary file
-        # first so an interrupted process leaves no half-written cache.
-        tmp = self.processed_paths[0] + '.tmp'
+        # first so an interrupted process leaves no half-written cache. The
+        # name is unique, so that processes preparing the same root at once
+        # (e.g. parallel runs) do not move each other's file.
+        target = self.processed_paths[0]
+        fd, tmp = tempfile.mkstemp(dir=osp.dirname(target), suffix='.tmp',
+                                   prefix=f'.{osp.basename(target)}.')
+        os.close(fd)
         try:
             self.save([data], tmp)
-            os.replace(tmp, self.processed_paths[0])
+            os.replace(tmp, target)
         finally:
             if osp.exists(tmp):
                 os.remove(tmp)

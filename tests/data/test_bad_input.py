@@ -170,9 +170,32 @@ def test_interrupted_processing_leaves_no_cache(tmp_path, monkeypatch):
         KGFolder(d)
     monkeypatch.undo()
     processed = osp.join(d, 'processed')
-    assert not any(f.startswith('data__') for f in os.listdir(processed))
+    assert not any('data__' in f for f in os.listdir(processed))
     data = KGFolder(d)[0]  # a clean re-run processes again
     assert data['entity'].num_nodes == 3
+
+
+def test_concurrent_processing_of_one_root(tmp_path, monkeypatch):
+    # Another process processes the same root while this one is saving
+    # (parallel runs on a fresh root): neither may move the other's file.
+    d = vista_folder(tmp_path)
+    from torch_geometric.data import InMemoryDataset
+    save = InMemoryDataset.save
+    calls = []
+
+    def save_with_a_rival(data_list, path):
+        calls.append(path)
+        if len(calls) == 1:
+            KGFolder(d)  # the rival runs to completion in between
+        save(data_list, path)
+    monkeypatch.setattr(InMemoryDataset, 'save',
+                        staticmethod(save_with_a_rival))
+    data = KGFolder(d)[0]
+    assert len(calls) == 2 and calls[0] != calls[1]
+    assert data['entity'].num_nodes == 3
+    processed = osp.join(d, 'processed')
+    assert [f for f in os.listdir(processed) if 'data__' in f] == [
+        osp.basename(KGFolder(d).processed_paths[0])]
 
 
 def test_atomic_save_keeps_previous_file(tmp_path):
