@@ -75,6 +75,11 @@ class VISTA(MultimodalKGEModel):
     :obj:`loss="ce"`); :obj:`PRESETS` / :obj:`TRAIN_PRESETS` hold the
     official per-dataset settings. Modality ablations (:meth:`ablate`)
     act on entity and relation features alike.
+    The official dropouts (up to 0.9 on the structural token) are tuned
+    for hundreds of epochs: on graphs of thousands of entities VISTA stays
+    at the popularity level for the first hundreds of steps with them, so
+    for short budgets set :obj:`dropout=0.0, emb_dropout=0.0` (see
+    ``benchmarks/results/methods.md``, WN9-IMG and FB15k-237).
 
     .. note::
         Missing images (and texts) are replaced by learned "missing" tokens
