@@ -25,6 +25,7 @@ from pyg_mmkg.train.trackers import (ConsoleTracker, CSVTracker,
                                      JSONLinesTracker, MultiTracker, Tracker,
                                      read_jsonl)
 
+
 class Trainer:
     r"""Trains a knowledge graph embedding model (any
     :class:`~pyg_mmkg.nn.kge.ScoredKGEModel`, or a plain PyG
