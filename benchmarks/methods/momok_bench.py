@@ -72,6 +72,7 @@ def main():
     parser.add_argument('--shuffle-seeds', type=int, default=3)
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--run-dir', default='runs/momok')
+    parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -82,7 +83,7 @@ def main():
     for setting in args.settings.split(','):
         modalities = setting.split('+')
         data = load_data(args.dataset, root=args.root, modalities=modalities)
-        torch.manual_seed(0)
+        torch.manual_seed(args.seed)
         model = MoMoK.from_data(data, hidden_channels=args.dim,
                                 modalities=modalities, mu=args.mu,
                                 estimator_lr=args.lr)
@@ -90,10 +91,10 @@ def main():
             regime='kvsall', optimizer='adam', lr=args.lr,
             batch_size=args.batch_size, epochs=args.epochs,
             label_smoothing=args.label_smoothing,
-            eval_every=args.eval_every, progress=False, device='cpu', seed=0,
+            eval_every=args.eval_every, progress=False, device='cpu', seed=args.seed,
             eval_batch_size=512)
         trainer = Trainer(model, data, config, plot=False,
-                          run_dir=f'{args.run_dir}/{setting}')
+                          run_dir=f'{args.run_dir}/{setting}-s{args.seed}')
         t0 = time.perf_counter()
         res = trainer.fit()
         res['wall_s'] = time.perf_counter() - t0

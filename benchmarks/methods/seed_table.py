@@ -1,7 +1,7 @@
-r"""Mean and standard deviation over seeds of ``vista_vtkgi.py`` results
-(one JSON file per seed), as markdown rows.
+r"""Mean and standard deviation over seeds of ``vista_vtkgi.py`` or
+``momok_bench.py`` results (one JSON file per seed), as markdown rows.
 
-    python benchmarks/methods/vista_vtkgi_seeds.py \
+    python benchmarks/methods/seed_table.py \
         benchmarks/methods/vista_vtkgi_results.json \
         benchmarks/methods/vista_vtkgi_results_s1.json \
         benchmarks/methods/vista_vtkgi_results_s2.json
