@@ -6,11 +6,12 @@ for), and CRLF or bare-CR line endings are accepted.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import os.path as osp
 import tempfile
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -23,6 +24,7 @@ __all__ = [
     'read_text_map',
     'read_triples',
     'read_image_index',
+    'atomic_path',
     'atomic_save',
 ]
 
@@ -233,19 +235,54 @@ def read_image_index(path: str,
     return out
 
 
-def atomic_save(obj, path: str) -> None:
-    r"""``torch.save`` to a temporary file in the same folder, then
-    ``os.replace`` it, so an interrupted write never leaves a partial
-    file at :obj:`path`."""
+@contextlib.contextmanager
+def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
+    r"""The one way files are written atomically in this package: yields a
+    fresh temporary path in the folder of :obj:`path` (unique, so parallel
+    processes writing the same target never share it) for the caller to
+    write; once the block ends, the file is flushed to disk, given the
+    umask's permissions and moved onto :obj:`path` with :func:`os.replace`.
+    If the block (or the move) fails, the temporary file is removed and
+    :obj:`path` keeps its previous content."""
+    path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix='.tmp-',
-                               suffix=osp.basename(path))
+    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
+                               suffix='.tmp', dir=folder)
+    os.close(fd)
     try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        umask = os.umask(0)  # mkstemp creates 0600 files: use the umask.
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_save(obj, path: Union[str, os.PathLike]) -> None:
+    r"""``torch.save`` through :func:`atomic_path`, so an interrupted write
+    never leaves a partial file at :obj:`path`."""
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        torch.save(obj, f)

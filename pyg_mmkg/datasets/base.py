@@ -6,14 +6,13 @@ import os
 import os.path as osp
 import re
 import shutil
-import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch_geometric.data import HeteroData, InMemoryDataset
 
 from pyg_mmkg.data.contract import ENTITY, RELATION
-from pyg_mmkg.data.io import RawFormatError, resolve
+from pyg_mmkg.data.io import RawFormatError, atomic_path, resolve
 from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.validate import validate
@@ -182,20 +181,10 @@ class MMKGDataset(InMemoryDataset):
         validate(data)
         if self.pre_transform is not None:
             data = self.pre_transform(data)
-        # InMemoryDataset.save writes via fsspec; write to a temporary file
-        # first so an interrupted process leaves no half-written cache. The
-        # name is unique, so that processes preparing the same root at once
-        # (e.g. parallel runs) do not move each other's file.
-        target = self.processed_paths[0]
-        fd, tmp = tempfile.mkstemp(dir=osp.dirname(target), suffix='.tmp',
-                                   prefix=f'.{osp.basename(target)}.')
-        os.close(fd)
-        try:
+        # An interrupted process leaves no half-written cache, and processes
+        # preparing the same root at once do not move each other's file.
+        with atomic_path(self.processed_paths[0]) as tmp:
             self.save([data], tmp)
-            os.replace(tmp, target)
-        finally:
-            if osp.exists(tmp):
-                os.remove(tmp)
 
     def _load_feature_files(self, data: HeteroData) -> None:
         for key, path in self.feature_files.items():

@@ -1,11 +1,11 @@
 import hashlib
 import os
 import os.path as osp
-import tempfile
 from typing import Any, Callable, Dict, Iterable, Optional
 
 import torch
 
+from pyg_mmkg.data.io import atomic_save
 from pyg_mmkg.features._utils import slugify
 
 
@@ -81,24 +81,6 @@ def load_cache(path: Optional[str], key: str) -> Optional[Dict[str, Any]]:
 
 
 def save_atomic(obj: Any, path: str) -> None:
-    r"""Saves :obj:`obj` with :func:`torch.save` to a temporary file in the
-    same folder, then moves it onto :obj:`path` with :func:`os.replace`, so
-    that readers never see a partially written file. The temporary file is
-    removed if writing fails."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                               suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)  # mkstemp creates 0600 files: use the umask.
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
+    r"""Saves :obj:`obj` with :func:`torch.save` so that readers never see
+    a partially written file (:func:`pyg_mmkg.data.io.atomic_save`)."""
+    atomic_save(obj, path)

@@ -1,70 +1,22 @@
 """Atomic checkpoint files and random-number-generator state capture."""
 import os
 import random
-from pathlib import Path
 from typing import Any, Dict, Optional, Union
 
 import numpy as np
 import torch
 
+from pyg_mmkg.data.io import atomic_path
+from pyg_mmkg.data.io import atomic_save  # noqa: F401 (re-exported)
+
 PathLike = Union[str, os.PathLike]
 
 
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f'.{path.name}.tmp-{os.getpid()}')
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_save(obj: Any, path: PathLike) -> None:
-    r"""Saves :obj:`obj` with :meth:`torch.save` so that :obj:`path` holds
-    either its previous content or the complete new one, never a partial
-    file: the object is written to a temporary file in the same folder,
-    flushed to disk, and moved over :obj:`path` with :meth:`os.replace`.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
-        with open(tmp, 'wb') as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
-    _fsync_dir(path.parent)
-
-
 def atomic_write_text(path: PathLike, text: str) -> None:
-    r"""Writes :obj:`text` to :obj:`path` atomically (temporary file and
-    :meth:`os.replace`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_path(path)
-    try:
-        with open(tmp, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.exists():
-            tmp.unlink()
-        raise
+    r"""Writes :obj:`text` to :obj:`path` atomically (see
+    :func:`pyg_mmkg.data.io.atomic_path`)."""
+    with atomic_path(path) as tmp, open(tmp, 'w') as f:
+        f.write(text)
 
 
 def load_checkpoint(path: PathLike,
