@@ -25,12 +25,11 @@ import time
 
 import torch
 
-from pyg_mmkg.data import filter_index, triples
-from pyg_mmkg.evaluation import evaluate
 from pyg_mmkg.nn.models import MoMoK
 from pyg_mmkg.train import TrainConfig, Trainer
 from pyg_mmkg.train.run import load_data
-from pyg_mmkg.train.trainer import summarize
+
+from ablation import shuffled_test_metrics  # benchmarks/methods/ablation.py
 
 SHARED = '/work/shared/data'
 FILES = {
@@ -91,8 +90,8 @@ def main():
             regime='kvsall', optimizer='adam', lr=args.lr,
             batch_size=args.batch_size, epochs=args.epochs,
             label_smoothing=args.label_smoothing,
-            eval_every=args.eval_every, progress=False, device='cpu', seed=args.seed,
-            eval_batch_size=512)
+            eval_every=args.eval_every, progress=False, device='cpu',
+            seed=args.seed, eval_batch_size=512)
         trainer = Trainer(model, data, config, plot=False,
                           run_dir=f'{args.run_dir}/{setting}-s{args.seed}')
         t0 = time.perf_counter()
@@ -102,17 +101,8 @@ def main():
         res['epoch_s_mean'] = sum(times) / len(times)
         res['num_parameters'] = sum(p.numel() for p in model.parameters())
         if 'text' in modalities:
-            model.eval()
-            h, r, t = triples(data, 'test')
-            fi = filter_index(data)
-            runs = []
-            for seed in range(args.shuffle_seeds):
-                with model.ablate('text', 'shuffle', seed=seed):
-                    runs.append(summarize(evaluate(model, h, r, t,
-                                                   filter_index=fi)))
-            res['test_text_shuffle'] = {
-                k: sum(x[k] for x in runs) / len(runs) for k in runs[0]
-            }
+            res['test_text_shuffle'] = shuffled_test_metrics(
+                model, data, 'text', args.shuffle_seeds)
         out[setting] = res
         print(setting, json.dumps(res, indent=1), flush=True)
         if args.out:

@@ -21,12 +21,12 @@ import time
 
 import torch
 
-from pyg_mmkg.data import filter_index, triples
 from pyg_mmkg.nn.models import VISTA
 from pyg_mmkg.nn.models.vista import TRAIN_PRESETS
 from pyg_mmkg.train import TrainConfig, Trainer
 from pyg_mmkg.train.run import load_data
-from pyg_mmkg.train.trainer import summarize
+
+from ablation import shuffled_test_metrics  # benchmarks/methods/ablation.py
 
 
 def main():
@@ -66,18 +66,8 @@ def main():
         res['epoch_s_mean'] = sum(times) / len(times)
         res['num_parameters'] = sum(p.numel() for p in model.parameters())
         if 'text' in modalities:
-            h, r, t = triples(data, 'test')
-            fi = filter_index(data)
-            runs = []
-            model.eval()
-            for seed in range(args.shuffle_seeds):
-                with model.ablate('text', 'shuffle', seed=seed):
-                    from pyg_mmkg.evaluation import evaluate
-                    runs.append(evaluate(model, h, r, t, filter_index=fi))
-            runs = [summarize(x) for x in runs]
-            res['test_text_shuffle'] = {
-                k: sum(x[k] for x in runs) / len(runs) for k in runs[0]
-            }
+            res['test_text_shuffle'] = shuffled_test_metrics(
+                model, data, 'text', args.shuffle_seeds)
         out[setting] = res
         print(setting, json.dumps(res, indent=1), flush=True)
         if args.out:
