@@ -8,8 +8,8 @@ Published settings (zjukg/MoMoK README): dim 200 (MKG-W) / 300 (MKG-Y) /
 budget (see ``--dim`` and ``--epochs``); results are not comparable to the
 published ones, which also used images + text.
 
-Datasets staged from ``/work/shared/data`` into ``<root>/raw`` with
-``--stage`` (symlinks, as in tests/datasets/test_real_stats.py).
+Datasets staged from ``../shared/data`` into ``<root>/raw`` with
+``--stage`` (symlinks; ``mkg_structure.stage``).
 
 Usage::
 
@@ -19,8 +19,6 @@ Usage::
 """
 import argparse
 import json
-import os
-import os.path as osp
 import time
 
 import torch
@@ -29,30 +27,9 @@ from pyg_mmkg.nn.models import MoMoK
 from pyg_mmkg.train import TrainConfig, Trainer
 from pyg_mmkg.train.run import load_data
 
-from ablation import shuffled_test_metrics  # benchmarks/methods/ablation.py
-
-SHARED = '/work/shared/data'
-FILES = {
-    'MKG-W': [('MKG-W/entity2id.txt', 'entity2id.txt'),
-              ('MKG-W/relation2id.txt', 'relation2id.txt'),
-              ('MKG-W/train.txt.gz', 'train.txt.gz'),
-              ('MKG-W/valid.txt', 'valid.txt'),
-              ('MKG-W/test.txt', 'test.txt')],
-    'MKG-Y': [(f'MKG-Y/{f}', f) for f in ('entity2id.txt', 'relation2id.txt',
-                                         'train.txt', 'valid.txt',
-                                         'test.txt')],
-    'DB15K': [(f'DB15K/{f}', f) for f in ('entity2id.txt', 'relation2id.txt',
-                                         'train2id.txt', 'valid2id.txt',
-                                         'test2id.txt')],
-}
-
-
-def stage(name, root):
-    raw = osp.join(root, 'raw')
-    os.makedirs(raw, exist_ok=True)
-    for src, dst in FILES[name]:
-        if not osp.exists(osp.join(raw, dst)):
-            os.symlink(osp.join(SHARED, src), osp.join(raw, dst))
+# Siblings in benchmarks/methods/:
+from ablation import shuffled_test_metrics
+from mkg_structure import SHARED, stage
 
 
 def main():
@@ -76,7 +53,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.stage:
-        stage(args.dataset, args.root)
+        stage(args.dataset, args.root, SHARED)
 
     out = {'args': vars(args)}
     for setting in args.settings.split(','):

@@ -26,7 +26,7 @@ from pyg_mmkg.nn.models.vista import TRAIN_PRESETS
 from pyg_mmkg.train import TrainConfig, Trainer
 from pyg_mmkg.train.run import load_data
 
-from ablation import shuffled_test_metrics  # benchmarks/methods/ablation.py
+from ablation import shuffled_test_metrics  # benchmarks/methods/
 
 
 def main():
