@@ -100,15 +100,15 @@ def main():
     t0 = time.perf_counter()
     res = trainer.fit()
     wall = time.perf_counter() - t0
-    test = trainer.evaluate('test')
+    test = res['test']  # Summary of the selected model: both sides, per side.
     times = [m['time/epoch_s'] for m in trainer.history]
     row = {
         'dataset': args.dataset, 'model': args.model, 'loss': args.loss,
         'args': vars(args),
-        'test': {k: test['both'][k]
+        'test': {k: test[k]
                  for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
-        'test_head_mrr': test['head']['mrr'],
-        'test_tail_mrr': test['tail']['mrr'],
+        'test_head_mrr': test['head_mrr'],
+        'test_tail_mrr': test['tail_mrr'],
         'val_mrr': res['val']['mrr'],
         'best_epoch': res['best_epoch'],
         'epochs': res['epochs_trained'],
