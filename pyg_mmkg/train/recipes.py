@@ -1,0 +1,104 @@
+r"""Published training recipes.
+
+A method's *recipe* is the training configuration its authors published
+(regime, loss, label smoothing, optimiser, learning rate, batch size,
+negatives, epochs, scheduler, clipping, and the model arguments of their
+scripts), with the place it was read from. A model class declares its
+recipes in a class attribute:
+
+.. code-block:: python
+
+    class MyMethod(MultimodalKGEModel):
+        recipes = {
+            None: Recipe(dict(regime='slcwa', loss='softplus', lr=0.1, ...),
+                         source='owner/repo@abc1234 configs/default.yaml'),
+            'WN9-IMG': Recipe(dict(...), source='...'),  # per dataset
+        }
+
+:class:`~pyg_mmkg.train.Trainer` and :obj:`pyg-mmkg train` start from the
+recipe of the model (for the dataset, when the official scripts differ per
+dataset): every field the user does not set explicitly takes the recipe's
+value; an explicit field wins. :obj:`recipe='none'` (:obj:`--recipe none`)
+trains with the library's generic defaults instead.
+
+Epoch counts and scheduler periods of a recipe are in the library's epoch
+units: one library epoch passes over every training triple once in the
+sLCWA regime, and over the queries of *both* directions in the 1-N regimes.
+"""
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+
+def dataset_key(name: Optional[str]) -> Optional[str]:
+    r"""Normalises a dataset name for recipe lookup (case, ``-`` and ``_``
+    insensitive, ``PP`` = ``++``)."""
+    if name is None:
+        return None
+    import os.path as osp
+    name = str(name)
+    if osp.sep in name or (osp.altsep and osp.altsep in name):
+        name = osp.basename(osp.normpath(name))
+    return (name.upper().replace('_', '').replace('-', '')
+            .replace('PP', '++'))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    r"""One published training configuration.
+
+    Args:
+        config (dict): :class:`~pyg_mmkg.train.TrainConfig` field values
+            (any subset; :obj:`dim` and :obj:`model_kwargs` are used when
+            the model is built from the configuration).
+        source (str): Where the values were read (repository, commit,
+            file), or the paper section.
+        regimes (tuple of str, optional): The training regimes the method
+            publishes; defaults to the recipe's own :obj:`regime`.
+            Training with another regime warns once.
+        notes (str): What differs from the official script and why (*e.g.*
+            epoch counts converted to library epochs).
+    """
+    config: Mapping[str, Any]
+    source: str
+    regimes: Tuple[str, ...] = ()
+    notes: str = ''
+    extra: Dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        from pyg_mmkg.train.config import TrainConfig
+        unknown = sorted(set(self.config) - set(TrainConfig.field_names()))
+        if unknown:
+            raise ValueError(f"Recipe from '{self.source}' sets unknown "
+                             f"config field(s) {unknown}")
+        if not self.regimes and 'regime' in self.config:
+            object.__setattr__(self, 'regimes', (self.config['regime'], ))
+
+    def describe(self) -> str:
+        r"""One line: the values and their source."""
+        values = ', '.join(f'{k}={v!r}' for k, v in self.config.items())
+        return f'{values} [{self.source}]'
+
+
+def _model_class(model: Any) -> Optional[type]:
+    if model is None:
+        return None
+    if isinstance(model, str):
+        from pyg_mmkg.train.registry import _discover
+        return _discover(model)
+    return model if isinstance(model, type) else type(model)
+
+
+def get_recipe(model: Any, dataset: Optional[str] = None
+               ) -> Optional[Recipe]:
+    r"""The published recipe of :obj:`model` (a model, its class or its
+    registered name) for :obj:`dataset`, falling back to the method's
+    default recipe; :obj:`None` if the method publishes none."""
+    cls = _model_class(model)
+    table = getattr(cls, 'recipes', None)
+    if not table:
+        return None
+    key = dataset_key(dataset)
+    for name, recipe in table.items():
+        if name is not None and dataset_key(name) == key:
+            return recipe
+    return table.get(None)
