@@ -33,7 +33,16 @@ _FIELD_HELP = {
     'structure,text',
     'model_kwargs': 'JSON object of further model arguments',
     'scheduler_kwargs': 'JSON object of scheduler arguments',
+    'recipe': "'published': start from the model's published training "
+    "recipe (every option you do not give takes the recipe's value); "
+    "'none': the generic defaults shown here",
 }
+
+# Options that may change when a run is resumed: they do not alter what
+# the checkpointed optimiser, sampler and model have done so far.
+_RESUMABLE = ('epochs', 'patience', 'min_epochs', 'max_time_s',
+              'eval_every', 'eval_batch_size', 'progress', 'device',
+              'dataset', 'root')
 
 
 def _base_type(tp):
@@ -78,18 +87,25 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
                    else field.default_factory())
         helptext = _FIELD_HELP.get(field.name, '')
         helptext = f'{helptext} (default: {default})'.strip()
+        # Absent flags stay absent (SUPPRESS), so that an explicit 'none'
+        # is told apart from "not given".
         if tp is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction,
-                               default=None, help=helptext)
+                               default=argparse.SUPPRESS, help=helptext)
         elif tp is dict:
-            group.add_argument(flag, type=_json_dict, default=None,
-                               metavar='JSON', help=helptext)
+            group.add_argument(flag, type=_json_dict,
+                               default=argparse.SUPPRESS, metavar='JSON',
+                               help=helptext)
         elif tp is list:
-            group.add_argument(flag, type=_comma_list, default=None,
-                               metavar='A,B', help=helptext)
+            group.add_argument(flag, type=_comma_list,
+                               default=argparse.SUPPRESS, metavar='A,B',
+                               help=helptext)
         else:
             convert = {int: int, float: float}.get(tp, str)
-            group.add_argument(flag, type=_none_or(convert), default=None,
+            optional = typing.get_origin(hints[field.name]) is typing.Union
+            group.add_argument(flag, type=(_none_or(convert) if optional
+                                           else convert),
+                               default=argparse.SUPPRESS,
                                metavar=field.name.upper(), help=helptext)
 
 
@@ -283,20 +299,48 @@ def _metrics_table(results: Dict[str, Any]) -> None:
     _print_table(rows)
 
 
+def _resume_config(run_dir: Path, flags: Dict[str, Any]):
+    r"""The recorded configuration of :obj:`run_dir`, with the flags that
+    may change on resume; any other flag that differs is refused (the
+    checkpointed optimiser, scheduler and sampler would ignore it, and
+    config.json must never record a value that was not used)."""
+    from pyg_mmkg.train import TrainConfig
+    path = run_dir / 'config.json'
+    if not path.exists():
+        raise FileNotFoundError(f"Cannot resume: '{run_dir}' has no "
+                                f"config.json")
+    recorded = TrainConfig.from_file(path)
+    refused = [f"--{k.replace('_', '-')} {v!r} (the run used "
+               f"{getattr(recorded, k)!r})" for k, v in flags.items()
+               if k not in _RESUMABLE and getattr(recorded, k) != v]
+    if refused:
+        allowed = ', '.join('--' + k.replace('_', '-') for k in _RESUMABLE)
+        raise ValueError(f"--resume continues '{run_dir}' with its recorded "
+                         f"configuration; these options cannot change: "
+                         f"{'; '.join(refused)}. Start a new run "
+                         f"directory to train with them (options that may "
+                         f"change on resume: {allowed})")
+    return recorded.replace(**flags) if flags else recorded
+
+
 def _cmd_train(args) -> int:
     from pyg_mmkg.train import TrainConfig, Trainer, get_tracker
+    from pyg_mmkg.train.recipes import apply_recipe, describe_recipe
     config_fields = TrainConfig.field_names()
-    overrides = {k: getattr(args, k) for k in config_fields
-                 if getattr(args, k, None) is not None}
+    flags = {k: getattr(args, k) for k in config_fields if hasattr(args, k)}
     run_dir = Path(args.run_dir) if args.run_dir else None
     if args.resume:
         if run_dir is None:
             raise ValueError('--resume needs --run-dir')
-        config = TrainConfig.from_file(run_dir / 'config.json', **overrides)
-    elif args.config:
-        config = TrainConfig.from_file(args.config, **overrides)
+        config = _resume_config(run_dir, flags)
     else:
-        config = TrainConfig.from_dict({}, **overrides)
+        values = {}
+        if args.config:
+            from_file = TrainConfig.from_file(args.config)
+            values = {k: v for k, v in from_file.to_dict().items()
+                      if k in from_file.explicit_fields}
+        values.update(flags)
+        config = TrainConfig.from_dict(values)
     if config.dataset is None:
         raise ValueError('--dataset is required (or set it in --config)')
     if os.path.exists(config.dataset):  # Re-evaluable from anywhere.
@@ -309,9 +353,15 @@ def _cmd_train(args) -> int:
     if not config.progress:
         names = [n for n in names if n != 'console']
     trackers = [get_tracker(n, run_dir) for n in names]
+    config, recipe = apply_recipe(config, config.model)
+    print(describe_recipe(config, recipe, config.model))
     trainer = Trainer.from_config(config, run_dir=run_dir, trackers=trackers)
-    print(f'{trainer.model!r} on {config.dataset} '
-          f'({config.regime}, {trainer.device}); run directory: {run_dir}')
+    c = trainer.config
+    print(f'{trainer.model!r} on {config.dataset} ({trainer.device}); '
+          f'regime={c.regime} loss={c.loss_name} optimizer={c.optimizer} '
+          f'lr={c.lr} batch_size={c.batch_size} epochs={c.epochs}'
+          + (f' negatives={c.num_negatives}' if c.regime == 'slcwa' else '')
+          + f'; run directory: {run_dir}')
     t0 = time.perf_counter()
     try:
         results = trainer.fit(resume=args.resume)
@@ -384,9 +434,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     r"""Entry point of :obj:`pyg-mmkg`; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if getattr(args, 'num_threads', None):
+    threads = getattr(args, 'num_threads', None)
+    if threads is not None:
+        if threads < 1:
+            parser.error(f'--num-threads must be a positive integer (got '
+                         f'{threads})')
         import torch
-        torch.set_num_threads(args.num_threads)
+        torch.set_num_threads(threads)
     try:
         return _COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError, FileExistsError,

@@ -67,6 +67,7 @@ def from_rdf(source, format: Optional[str] = None,
         seed (int): Seed of the split. (default: :obj:`0`)
         add_numeric (bool): Builds ``x_numeric``. (default: :obj:`True`)
     """
+    _check_split(split)
     rdflib = _rdflib()
     from rdflib.term import BNode, Literal, URIRef
     if isinstance(source, rdflib.Graph):
@@ -151,6 +152,21 @@ def from_rdf(source, format: Optional[str] = None,
         store.x_numeric, store.numeric_mask = x, mask
         data.numeric_predicates = preds
     return data
+
+
+def _check_split(split) -> None:
+    if split is None:
+        return
+    try:
+        val_frac, test_frac = (float(x) for x in split)
+    except (TypeError, ValueError):
+        raise ValueError(f"split must be (val_fraction, test_fraction), got "
+                         f"{split!r}") from None
+    if not (0.0 <= val_frac < 1.0 and 0.0 <= test_frac < 1.0
+            and val_frac + test_frac < 1.0):
+        raise ValueError(f"split=({val_frac}, {test_frac}): each fraction "
+                         f"must lie in [0, 1) and their sum below 1, so "
+                         f"that training edges remain")
 
 
 def _split(h, r, t, split, seed):

@@ -7,6 +7,7 @@ r"""`pyg-mmkg features`: encode a dataset's texts and images.
         --images-dir /data/vtkg-i-images --max-images 5 --selection vista
 """
 import argparse
+import os
 import os.path as osp
 import sys
 from typing import Any, Dict, List, Optional
@@ -91,6 +92,13 @@ def run(args: argparse.Namespace) -> int:
             args.relation_images_dir is None):
         print('error: --image-encoder needs --images-dir', file=sys.stderr)
         return 2
+
+    for flag, folder in (('--images-dir', args.images_dir),
+                         ('--relation-images-dir', args.relation_images_dir)):
+        if folder is not None and not os.path.isdir(folder):
+            print(f"error: {flag} '{folder}' is not a folder",
+                  file=sys.stderr)
+            return 2
 
     data = _get_data(args.dataset, args.root)
     kw = dict(device=args.device, precision=args.precision,

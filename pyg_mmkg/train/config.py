@@ -1,9 +1,10 @@
 """The training configuration: one dataclass, readable from JSON or YAML."""
 import dataclasses
+import functools
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 REGIMES = ('slcwa', 'kvsall', '1vsall')
 SAMPLERS = ('uniform', 'bernoulli')
@@ -14,6 +15,41 @@ OPTIMIZERS = ('adam', 'adamw', 'adagrad', 'sgd')
 SCHEDULERS = ('none', 'step', 'cosine', 'plateau')
 DEVICES = ('auto', 'cpu', 'cuda')
 METRICS = ('mrr', 'hits@1', 'hits@3', 'hits@10')
+RECIPES = ('published', 'none')
+# Fields that belong to a recipe's regime: not applied when the user trains
+# the method in another regime.
+REGIME_FIELDS = ('loss', 'margin', 'adversarial_temperature',
+                 'num_negatives', 'sampler', 'filtered_negatives',
+                 'label_smoothing')
+
+
+def _flag(name: str) -> str:
+    return '--' + name.replace('_', '-')
+
+
+def _name(name: str) -> str:
+    return f"'{name}' ({_flag(name)})"
+
+
+def _check(config, name: str, kind: type, ok, expected: str,
+           optional: bool = False) -> None:
+    value = getattr(config, name)
+    if value is None and optional:
+        return
+    bad = value is None or isinstance(value, bool)
+    if not bad:
+        try:
+            converted = kind(value)
+        except (TypeError, ValueError):
+            bad = True
+        else:
+            bad = (converted != value or not ok(converted)
+                   or (kind is float and converted != converted))
+            if not bad:
+                setattr(config, name, converted)
+    if bad:
+        raise ValueError(f"{_name(name)} must be {expected} (got "
+                         f"{value!r})")
 
 
 @dataclass
@@ -42,6 +78,13 @@ class TrainConfig:
             :func:`pyg_mmkg.train.get_model`. (default: :obj:`"complex"`)
         dim (int): :obj:`hidden_channels` of the model. (default: :obj:`128`)
         model_kwargs (dict): Further model arguments. (default: :obj:`{}`)
+        recipe (str): :obj:`"published"` starts from the model's published
+            training recipe (see :mod:`pyg_mmkg.train.recipes`): every
+            field not set explicitly takes the recipe's value, explicit
+            fields win (:obj:`model_kwargs` are merged, recipe first).
+            :obj:`"none"` uses the generic defaults below. Models without
+            a published recipe (the unimodal scorers) always use the
+            defaults. (default: :obj:`"published"`)
         regime (str): :obj:`"slcwa"` (:math:`k` negatives per positive),
             :obj:`"kvsall"` (multi-label 1-N over all entities) or
             :obj:`"1vsall"` (softmax over all entities), the last two with
@@ -119,6 +162,7 @@ class TrainConfig:
     model: str = 'complex'
     dim: int = 128
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
+    recipe: str = 'published'
     regime: str = 'kvsall'
     num_negatives: int = 32
     sampler: str = 'uniform'
@@ -150,6 +194,9 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self):
+        # All validation of a configuration lives here, so that Python, the
+        # config file and the command line reject the same values with the
+        # same message (naming the field and its flag).
         if isinstance(self.modalities, str):
             self.modalities = [m.strip() for m in self.modalities.split(',')
                                if m.strip()]
@@ -157,38 +204,50 @@ class TrainConfig:
                               ('regularizer', REGULARIZERS),
                               ('optimizer', OPTIMIZERS),
                               ('scheduler', SCHEDULERS), ('device', DEVICES),
-                              ('metric', METRICS)]:
+                              ('metric', METRICS), ('recipe', RECIPES)]:
             value = getattr(self, name)
             if isinstance(value, str):
                 value = value.lower()
                 setattr(self, name, value)
             if value not in choices:
-                raise ValueError(f"Unknown {name} '{value}' (choose from "
-                                 f"{', '.join(choices)})")
+                raise ValueError(f"Unknown {name} '{value}' ({_flag(name)}; "
+                                 f"choose from {', '.join(choices)})")
         if self.loss is not None:
             self.loss = self.loss.lower()
             valid = SLCWA_LOSSES if self.regime == 'slcwa' else LCWA_LOSSES
             if self.loss not in valid:
-                raise ValueError(f"Loss '{self.loss}' does not fit regime "
-                                 f"'{self.regime}' (choose from "
-                                 f"{', '.join(valid)})")
+                raise ValueError(f"Loss '{self.loss}' ({_flag('loss')}) does "
+                                 f"not fit regime '{self.regime}' (choose "
+                                 f"from {', '.join(valid)})")
         for name in ['dim', 'num_negatives', 'epochs', 'batch_size',
                      'eval_every', 'eval_batch_size']:
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"'{name}' must be positive "
-                                 f"(got {getattr(self, name)})")
-        if self.min_epochs < 0:
-            raise ValueError(f"'min_epochs' must be >= 0 (got "
-                             f"{self.min_epochs})")
-        if self.max_time_s is not None and self.max_time_s <= 0:
-            raise ValueError(f"'max_time_s' must be positive or None (got "
-                             f"{self.max_time_s})")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"'patience' must be positive or None "
-                             f"(got {self.patience})")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"'label_smoothing' must lie in [0, 1) "
-                             f"(got {self.label_smoothing})")
+            _check(self, name, int, lambda v: v >= 1, 'a positive integer')
+        _check(self, 'seed', int, lambda v: v >= 0, 'an integer >= 0')
+        _check(self, 'min_epochs', int, lambda v: v >= 0, 'an integer >= 0')
+        _check(self, 'patience', int, lambda v: v >= 1,
+               'a positive integer or None (no early stopping)',
+               optional=True)
+        _check(self, 'max_time_s', float, lambda v: v > 0,
+               'positive or None', optional=True)
+        _check(self, 'lr', float, lambda v: v > 0, 'positive')
+        _check(self, 'weight_decay', float, lambda v: v >= 0, '>= 0')
+        _check(self, 'regularizer_weight', float, lambda v: v >= 0, '>= 0')
+        _check(self, 'margin', float, lambda v: v >= 0, '>= 0 or None',
+               optional=True)
+        _check(self, 'adversarial_temperature', float, lambda v: v > 0,
+               'positive')
+        _check(self, 'grad_clip', float, lambda v: v > 0,
+               'a positive maximal gradient norm or None (no clipping)',
+               optional=True)
+        _check(self, 'label_smoothing', float, lambda v: 0.0 <= v < 1.0,
+               'in [0, 1)')
+        for name in ('model_kwargs', 'scheduler_kwargs'):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"{_name(name)} must be a mapping (got "
+                                 f"{getattr(self, name)!r})")
+        if self.modalities is not None and len(self.modalities) == 0:
+            raise ValueError(f"{_name('modalities')} must name at least one "
+                             f"modality, or be None for all")
 
     @property
     def loss_name(self) -> str:
@@ -255,4 +314,61 @@ class TrainConfig:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + '\n')
 
     def replace(self, **changes) -> 'TrainConfig':
-        return dataclasses.replace(self, **changes)
+        r"""A copy with :obj:`changes`, which count as explicitly set."""
+        out = dataclasses.replace(self, **changes)
+        out._explicit = self.explicit_fields | frozenset(changes)
+        return out
+
+    @property
+    def explicit_fields(self) -> frozenset:
+        r"""The fields given explicitly (to the constructor, in a config
+        file, on the command line or through :meth:`replace`), which a
+        published recipe never overrides."""
+        return getattr(self, '_explicit', frozenset(self.field_names()))
+
+    def with_recipe(self, recipe: Any,
+                    skip: Sequence[str] = ()) -> 'TrainConfig':
+        r"""A copy where every field of :obj:`recipe` (a
+        :class:`~pyg_mmkg.train.recipes.Recipe` or a dict) that was not set
+        explicitly takes the recipe's value. :obj:`model_kwargs` are merged
+        (the recipe's first, explicit ones win); :obj:`scheduler_kwargs`
+        follow the recipe only while :obj:`scheduler` does; the loss and
+        negative-sampling fields (:obj:`REGIME_FIELDS`) only while the
+        regime is the recipe's. Fields in :obj:`skip` are left alone."""
+        values = dict(getattr(recipe, 'config', recipe))
+        explicit = self.explicit_fields
+        changes = {}
+        regime = self.regime if 'regime' in explicit else values.get(
+            'regime', self.regime)
+        other_regime = values.get('regime', regime) != regime
+        for name, value in values.items():
+            if name in skip or (other_regime and name in REGIME_FIELDS):
+                continue  # The recipe's loss etc. belong to its regime.
+            if name == 'model_kwargs':
+                merged = dict(value)
+                merged.update(self.model_kwargs)
+                changes[name] = merged
+            elif name == 'scheduler_kwargs':
+                if 'scheduler' not in explicit or ('scheduler' in values and
+                                                   values['scheduler'] ==
+                                                   self.scheduler):
+                    if name not in explicit:
+                        changes[name] = dict(value)
+            elif name not in explicit:
+                changes[name] = value
+        out = dataclasses.replace(self, **changes)
+        out._explicit = explicit
+        return out
+
+
+_dataclass_init = TrainConfig.__init__
+
+
+@functools.wraps(_dataclass_init)
+def _init(self, *args, **kwargs):
+    _dataclass_init(self, *args, **kwargs)
+    names = TrainConfig.field_names()
+    self._explicit = frozenset(names[:len(args)]) | frozenset(kwargs)
+
+
+TrainConfig.__init__ = _init

@@ -1,5 +1,5 @@
 """Scoring a training batch and turning the scores into a loss."""
-from typing import Any, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -117,14 +117,23 @@ def needs_encoding(model, config: TrainConfig) -> bool:
 
 
 def batch_loss(model, batch: TrainBatch, encoded: Any,
-               config: TrainConfig) -> Tensor:
+               config: TrainConfig,
+               on_fallback: Optional[Callable[[str], None]] = None
+               ) -> Tensor:
     r"""The loss of one batch: the model's own :meth:`training_loss` hook
     if it defines one (and it returns a tensor), else the configured loss;
-    plus the regulariser."""
+    plus the regulariser. When a model's hook returns :obj:`None` (it has
+    no objective for this regime), :obj:`on_fallback` is called with a
+    sentence saying which loss is optimised instead."""
     loss = None
     hook = getattr(model, 'training_loss', None)
     if callable(hook):
         loss = hook(batch, encoded)
+        if loss is None and on_fallback is not None:
+            on_fallback(
+                f"{type(model).__name__}.training_loss has no objective for "
+                f"'{batch.regime}' batches: the trainer's "
+                f"'{config.loss_name}' loss is optimised instead")
     if loss is None:
         if batch.regime == 'slcwa':
             pos, neg = slcwa_scores(model, batch, encoded)

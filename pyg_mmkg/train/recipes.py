@@ -102,3 +102,86 @@ def get_recipe(model: Any, dataset: Optional[str] = None
         if name is not None and dataset_key(name) == key:
             return recipe
     return table.get(None)
+
+
+def apply_recipe(config: Any, model: Any, dataset: Optional[str] = None,
+                 skip: Tuple[str, ...] = ()) -> Tuple[Any, Optional[Recipe]]:
+    r"""Returns :obj:`(config, recipe)`: :obj:`config` completed with the
+    published recipe of :obj:`model` for :obj:`dataset` (default:
+    :obj:`config.dataset`) where it has no explicit value, and the recipe
+    used (:obj:`None` with :obj:`config.recipe == "none"` or for models
+    without one)."""
+    if config.recipe == 'none':
+        return config, None
+    recipe = get_recipe(model, dataset if dataset is not None
+                        else config.dataset)
+    if recipe is None:
+        return config, None
+    return config.with_recipe(recipe, skip=skip), recipe
+
+
+def recipe_record(config: Any, recipe: Optional[Recipe],
+                  model: Any = None) -> Dict[str, Any]:
+    r"""What :obj:`recipe.json` of a run directory holds: the recipe's
+    source and notes, the values it supplied, and the fields the user set
+    to something else."""
+    cls = _model_class(model)
+    out: Dict[str, Any] = {
+        'model': None if cls is None else cls.__name__,
+        'recipe': config.recipe if recipe is not None else 'none',
+    }
+    if recipe is None:
+        out['source'] = ('library defaults (TrainConfig)' if config.recipe
+                         == 'none' else 'library defaults: the model '
+                         'publishes no recipe')
+        return out
+    used, overridden = {}, {}
+    for name, value in recipe.config.items():
+        actual = getattr(config, name)
+        if name == 'model_kwargs':
+            same = all(actual.get(k) == v for k, v in value.items())
+        else:
+            same = actual == value
+        (used if same else overridden)[name] = (
+            value if same else {'recipe': value, 'used': actual})
+    out.update(source=recipe.source, regimes=list(recipe.regimes),
+               notes=recipe.notes, applied=used, overridden=overridden)
+    return out
+
+
+def describe_recipe(config: Any, recipe: Optional[Recipe],
+                    model: Any = None) -> str:
+    r"""The line :obj:`pyg-mmkg train` prints at start."""
+    record = recipe_record(config, recipe, model)
+    if recipe is None:
+        return f"recipe: {record['source']}"
+    text = f"recipe: {record['model']} as published [{recipe.source}]"
+    if record['overridden']:
+        changed = ', '.join(f"{k}={v['used']!r} (published {v['recipe']!r})"
+                            for k, v in record['overridden'].items())
+        text += f'; overridden: {changed}'
+    return text
+
+
+def unpublished_regime_message(config: Any, recipe: Recipe,
+                               model: Any) -> Optional[str]:
+    r"""The warning for a regime the method does not publish, or
+    :obj:`None`."""
+    if config.regime in recipe.regimes:
+        return None
+    cls = _model_class(model)
+    what = {
+        'slcwa': f"'{config.loss_name}' loss over {config.num_negatives} "
+                 f"negative(s) per positive",
+        'kvsall': f"multi-label 1-N '{config.loss_name}' loss over all "
+                  f"entities with reciprocal relations (label smoothing "
+                  f"{config.label_smoothing})",
+        '1vsall': f"1-N '{config.loss_name}' loss over all entities with "
+                  f"reciprocal relations (label smoothing "
+                  f"{config.label_smoothing})",
+    }[config.regime]
+    return (f"{cls.__name__} publishes regime(s) "
+            f"{', '.join(recipe.regimes)} [{recipe.source}], not "
+            f"'{config.regime}': unless its own training_loss handles "
+            f"'{config.regime}' batches, it will optimise the trainer's "
+            f"{what}, which is not the published method")

@@ -20,6 +20,8 @@ from pyg_mmkg.train.config import TrainConfig
 from pyg_mmkg.train.early_stopping import EarlyStopping
 from pyg_mmkg.train.objectives import batch_loss, needs_encoding
 from pyg_mmkg.train.optim import build_optimizer, build_scheduler
+from pyg_mmkg.train.recipes import (apply_recipe, recipe_record,
+                                    unpublished_regime_message)
 from pyg_mmkg.train.utils import resolve_device, summarize
 from pyg_mmkg.train.trackers import (ConsoleTracker, CSVTracker,
                                      JSONLinesTracker, MultiTracker, Tracker,
@@ -61,8 +63,13 @@ class Trainer:
     Args:
         model (torch.nn.Module): The model.
         data (HeteroData): The knowledge graph (pyg-mmkg data contract).
-        config (TrainConfig, optional): The configuration.
-            (default: :obj:`TrainConfig()`)
+        config (TrainConfig, optional): The configuration. Every field
+            not set explicitly takes the value of the model's published
+            recipe (:mod:`pyg_mmkg.train.recipes`; per dataset with
+            :obj:`dataset=...`), unless :obj:`recipe="none"`; the recipe
+            used is :attr:`recipe` and, with a :obj:`run_dir`,
+            :obj:`recipe.json`. A regime the method does not publish warns
+            once. (default: :obj:`TrainConfig()`)
         run_dir (str, optional): Output folder; without one nothing is
             written and the best model is kept in memory.
             (default: :obj:`None`)
@@ -86,7 +93,16 @@ class Trainer:
         config = config or TrainConfig()
         if overrides:
             config = config.replace(**overrides)
+        # The model is built: its published recipe fills every training
+        # field the user did not set (not the model's own arguments).
+        config, self.recipe = apply_recipe(config, model,
+                                           skip=('dim', 'model_kwargs'))
         self.config = config
+        self._fallback_warned = False
+        if self.recipe is not None:
+            message = unpublished_regime_message(config, self.recipe, model)
+            if message is not None:
+                warnings.warn(message, stacklevel=2)
         if config.deterministic:
             # cuBLAS needs this to be reproducible (set before CUDA work):
             os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
@@ -106,6 +122,9 @@ class Trainer:
         self.num_relations = num_relations(data)
         self.split_triples = {s: triples(data, s) for s in
                               ('train', 'val', 'test')}
+        if self.split_triples['train'][0].numel() == 0:
+            raise ValueError('The training split is empty: nothing to train '
+                             'on (check the train_mask of the data)')
         self._filter_index = filter_index
         self.make_plots = plot
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -152,6 +171,7 @@ class Trainer:
         builds the model named in :obj:`config`."""
         from pyg_mmkg.train.run import (build_model, load_data,
                                         select_modalities)
+        config, _ = apply_recipe(config, config.model)
         if data is None:
             data = load_data(config.dataset, config.root, config.modalities)
         else:
@@ -255,7 +275,8 @@ class Trainer:
         with self._autocast():
             encoded = (self.model.encode()
                        if needs_encoding(self.model, self.config) else None)
-            loss = batch_loss(self.model, batch, encoded, self.config)
+            loss = batch_loss(self.model, batch, encoded, self.config,
+                              on_fallback=self._warn_fallback)
         self.scaler.scale(loss).backward()
         if self.config.grad_clip is not None:
             self.scaler.unscale_(self.optimizer)
@@ -264,6 +285,16 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return loss.detach()
+
+    def _warn_fallback(self, message: str) -> None:
+        # Once per trainer, and only where the regime is not the published
+        # one (a published recipe may rely on the trainer's loss).
+        if self._fallback_warned or (self.recipe is not None and
+                                     self.config.regime in
+                                     self.recipe.regimes):
+            return
+        self._fallback_warned = True
+        warnings.warn(message, stacklevel=3)
 
     def train_epoch(self) -> float:
         r"""Runs one epoch; returns the mean loss per example. Raises a
@@ -332,6 +363,9 @@ class Trainer:
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             cfg.save(self.run_dir / 'config.json')
+            atomic_write_text(self.run_dir / 'recipe.json', json.dumps(
+                recipe_record(cfg, self.recipe, self.model), indent=2,
+                default=repr) + '\n')
         if not resume:
             self.tracker.log_params(cfg.to_dict())
         if not self._has_val():

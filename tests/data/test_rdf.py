@@ -101,3 +101,12 @@ def test_unparsable_file(tmp_path):
     path.write_text('@prefix ex: <http://x/> .\nex:a ex:b \n')
     with pytest.raises(ValueError, match='bad.ttl'):
         from_rdf(str(path))
+
+
+@pytest.mark.parametrize('split', [(0.7, 0.7), (-0.1, 0.2), (0.2, 1.0),
+                                   (0.5, 0.5), ('a', 0.1), (0.1, )])
+def test_split_that_cannot_be_meant(tmp_path, split):
+    path = tmp_path / 'kg.ttl'
+    path.write_text(TTL)
+    with pytest.raises(ValueError, match='split'):
+        from_rdf(str(path), split=split)

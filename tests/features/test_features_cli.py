@@ -111,3 +111,13 @@ def test_cli_features(tmp_path, monkeypatch, tiny_bert, tiny_vit, make_image,
     bad = _parse(['features', '--dataset', 'Toy', '--root', 'x'])
     assert run(bad) == 2
     assert 'give --text-encoder' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('flag', ['--images-dir', '--relation-images-dir'])
+def test_cli_missing_images_dir_is_an_error(tmp_path, capsys, flag):
+    from pyg_mmkg.cli import main
+    missing = tmp_path / 'no-such-folder'
+    assert main(['features', '--dataset', 'VTKG-I', '--root',
+                 str(tmp_path / 'root'), '--image-encoder', 'timm:x',
+                 flag, str(missing)]) == 2
+    assert f"{flag} '{missing}' is not a folder" in capsys.readouterr().err

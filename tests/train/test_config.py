@@ -22,9 +22,10 @@ def test_defaults_resolve_losses_and_margins():
     (dict(optimizer='lbfgs'), "Unknown optimizer 'lbfgs'"),
     (dict(scheduler='linear'), "Unknown scheduler 'linear'"),
     (dict(loss='nssa'), "does not fit regime 'kvsall'"),
-    (dict(epochs=0), "'epochs' must be positive"),
-    (dict(patience=0), "'patience' must be positive"),
-    (dict(label_smoothing=1.0), r"'label_smoothing' must lie in \[0, 1\)"),
+    (dict(epochs=0), r"'epochs' \(--epochs\) must be a positive integer"),
+    (dict(patience=0), r"'patience' \(--patience\) must be a positive"),
+    (dict(label_smoothing=1.0),
+     r"'label_smoothing' \(--label-smoothing\) must be in \[0, 1\)"),
     (dict(metric='auc'), "Unknown metric 'auc'"),
 ])
 def test_invalid_values(kwargs, match):

@@ -142,7 +142,7 @@ def test_trainer_run_directory_files(tmp_path):
     results = trainer.fit()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ['checkpoints', 'config.json', 'metrics.csv',
-                     'metrics.jsonl', 'plots', 'results.json']
+                     'metrics.jsonl', 'plots', 'recipe.json', 'results.json']
     assert sorted(p.name for p in (tmp_path / 'checkpoints').iterdir()) == [
         'best.pt', 'last.pt']
     assert sorted(p.name for p in (tmp_path / 'plots').iterdir()) == [

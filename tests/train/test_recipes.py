@@ -1,0 +1,222 @@
+r"""Published recipes as training defaults, and configuration validation."""
+import json
+import warnings
+
+import pytest
+import torch
+
+from pyg_mmkg.cli import main
+from pyg_mmkg.nn.kge import DistMult
+from pyg_mmkg.train import TrainConfig, Trainer, register_model
+from pyg_mmkg.train.recipes import (Recipe, apply_recipe, dataset_key,
+                                    get_recipe)
+
+RECIPE = Recipe(dict(regime='slcwa', loss='softplus', num_negatives=3,
+                     optimizer='adagrad', lr=0.2, batch_size=16, epochs=2,
+                     eval_every=1, model_kwargs={'sparse': False}),
+                source='paper Table 5')
+TOY_RECIPE = Recipe(dict(regime='slcwa', loss='margin', margin=2.0, lr=0.05,
+                         epochs=3), source='scripts/toy.sh')
+
+
+@register_model('recipe_distmult')
+class RecipeDistMult(DistMult):
+    recipes = {None: RECIPE, 'toy-KG': TOY_RECIPE}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    num_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(num_threads)
+
+
+def _kg():
+    from train_testing import synthetic_kg
+    return synthetic_kg()
+
+
+def _model(kg, **kwargs):
+    from pyg_mmkg.data import num_entities, num_relations
+    return RecipeDistMult(num_entities(kg), num_relations(kg), 8, **kwargs)
+
+
+def test_explicit_fields_win_and_the_rest_follow_the_recipe():
+    config = TrainConfig(lr=0.5, model_kwargs={'sparse': True, 'x': 1})
+    merged, recipe = apply_recipe(config, RecipeDistMult)
+    assert recipe is RECIPE
+    assert merged.lr == 0.5  # explicit
+    assert (merged.regime, merged.loss, merged.num_negatives,
+            merged.optimizer, merged.batch_size) == ('slcwa', 'softplus', 3,
+                                                     'adagrad', 16)
+    assert merged.model_kwargs == {'sparse': True, 'x': 1}  # merged
+    assert TrainConfig().regime == 'kvsall'  # the generic default
+
+
+def test_recipe_none_keeps_the_generic_defaults():
+    merged, recipe = apply_recipe(TrainConfig(recipe='none'), RecipeDistMult)
+    assert recipe is None
+    assert merged.to_dict() == TrainConfig(recipe='none').to_dict()
+
+
+def test_per_dataset_recipe_and_name_normalisation():
+    assert dataset_key('toy_kg') == dataset_key('TOY-KG') == 'TOYKG'
+    assert dataset_key('/data/sets/WN18RR_pp') == 'WN18RR++'
+    assert get_recipe(RecipeDistMult, 'toy_kg') is TOY_RECIPE
+    assert get_recipe('recipe-distmult', 'other') is RECIPE
+    assert get_recipe('distmult') is None  # publishes none
+    merged, _ = apply_recipe(TrainConfig(dataset='Toy-KG'), RecipeDistMult)
+    assert (merged.loss, merged.margin, merged.lr) == ('margin', 2.0, 0.05)
+
+
+def test_replace_counts_as_explicit():
+    config = TrainConfig().replace(optimizer='sgd')
+    merged, _ = apply_recipe(config, RecipeDistMult)
+    assert merged.optimizer == 'sgd' and merged.lr == 0.2
+
+
+def test_recipe_rejects_unknown_fields():
+    with pytest.raises(ValueError, match="unknown config field.*'lrate'"):
+        Recipe({'lrate': 1.0}, source='x')
+
+
+def test_trainer_trains_the_recipe_and_warns_off_regime():
+    kg = _kg()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # the published regime: no warning
+        trainer = Trainer(_model(kg), kg, progress=False)
+    assert trainer.recipe is RECIPE
+    assert isinstance(trainer.optimizer, torch.optim.Adagrad)
+    assert trainer.optimizer.param_groups[0]['lr'] == 0.2
+    assert trainer.batches.loader.batch_size == 16
+    trainer = Trainer(_model(kg), kg, progress=False, lr=0.01)
+    assert trainer.optimizer.param_groups[0]['lr'] == 0.01
+    with pytest.warns(UserWarning, match="publishes regime.*slcwa.*not "
+                      "'kvsall'.*multi-label 1-N 'bce' loss"):
+        Trainer(_model(kg, reciprocal=True), kg, regime='kvsall',
+                progress=False)
+
+
+def test_fallback_to_the_trainer_loss_is_loud_off_recipe():
+    class Declines(RecipeDistMult):
+        def training_loss(self, batch, encoded):
+            return None
+
+    kg = _kg()
+    trainer = Trainer(Declines(kg['entity'].num_nodes, 3, 8), kg,
+                      progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # published regime: the trainer's
+        trainer.train_epoch()           # loss is the recipe's loss
+    with pytest.warns(UserWarning):
+        trainer = Trainer(Declines(kg['entity'].num_nodes, 3, 8,
+                                   reciprocal=True), kg, regime='1vsall',
+                          progress=False)
+    with pytest.warns(UserWarning, match="training_loss has no objective "
+                      "for '1vsall' batches: the trainer's 'ce' loss"):
+        trainer.train_epoch()
+
+
+def write_tsv_kg(folder, n=20):
+    lines = [f'e{i}\tr\te{(i + 1) % n}' for i in range(n)]
+    lines += [f'e{i}\ts\te{(i + 2) % n}' for i in range(n)]
+    folder.mkdir()
+    (folder / 'train.txt').write_text('\n'.join(lines[:32]) + '\n')
+    (folder / 'valid.txt').write_text('\n'.join(lines[32:36]) + '\n')
+    (folder / 'test.txt').write_text('\n'.join(lines[36:]) + '\n')
+    return folder
+
+
+def test_cli_default_is_the_recipe_printed_and_recorded(tmp_path, capsys):
+    kg = write_tsv_kg(tmp_path / 'kg')
+    run = tmp_path / 'run'
+    assert main(['train', '--dataset', str(kg), '--model',
+                 'recipe_distmult', '--dim', '4', '--lr', '0.3',
+                 '--run-dir', str(run), '--no-progress']) == 0
+    out = capsys.readouterr().out
+    assert ('recipe: RecipeDistMult as published [paper Table 5]; '
+            "overridden: lr=0.3 (published 0.2)") in out
+    assert 'regime=slcwa loss=softplus optimizer=adagrad lr=0.3' in out
+    config = json.loads((run / 'config.json').read_text())
+    assert {k: config[k] for k in ('regime', 'loss', 'num_negatives',
+                                   'optimizer', 'lr', 'batch_size',
+                                   'epochs')} == dict(
+        regime='slcwa', loss='softplus', num_negatives=3,
+        optimizer='adagrad', lr=0.3, batch_size=16, epochs=2)
+    record = json.loads((run / 'recipe.json').read_text())
+    assert record['source'] == 'paper Table 5'
+    assert record['overridden'] == {'lr': {'recipe': 0.2, 'used': 0.3}}
+    assert record['applied']['optimizer'] == 'adagrad'
+    # --recipe none: the generic defaults.
+    run2 = tmp_path / 'run2'
+    assert main(['train', '--dataset', str(kg), '--model',
+                 'recipe_distmult', '--dim', '4', '--recipe', 'none',
+                 '--epochs', '1', '--run-dir', str(run2),
+                 '--no-progress']) == 0
+    config = json.loads((run2 / 'config.json').read_text())
+    assert (config['regime'], config['optimizer']) == ('kvsall', 'adam')
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--grad-clip', '-1'], "'grad_clip' (--grad-clip) must be a positive"),
+    (['--regularizer-weight', '-1'], "(--regularizer-weight) must be >= 0"),
+    (['--margin', '-5'], "'margin' (--margin) must be >= 0"),
+    (['--lr', '0'], "'lr' (--lr) must be positive"),
+    (['--batch-size', '0'], "(--batch-size) must be a positive integer"),
+    (['--label-smoothing', '1.5'], "(--label-smoothing) must be in [0, 1)"),
+    (['--lr', 'nan'], "'lr' (--lr) must be positive"),
+])
+def test_cli_rejects_values_that_cannot_be_meant(tmp_path, capsys, flags,
+                                                 message):
+    kg = write_tsv_kg(tmp_path / 'kg')
+    assert main(['train', '--dataset', str(kg), '--model', 'distmult',
+                 '--run-dir', str(tmp_path / 'r'), *flags]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / 'r').exists()
+
+
+def test_cli_num_threads_zero_is_an_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(['train', '--dataset', 'x', '--num-threads', '0'])
+    assert e.value.code == 2
+    assert '--num-threads must be a positive integer' in \
+        capsys.readouterr().err
+
+
+def test_cli_patience_none_disables_early_stopping(tmp_path):
+    kg = write_tsv_kg(tmp_path / 'kg')
+    run = tmp_path / 'run'
+    assert main(['train', '--dataset', str(kg), '--model', 'distmult',
+                 '--dim', '4', '--epochs', '1', '--patience', 'none',
+                 '--run-dir', str(run), '--no-progress']) == 0
+    assert json.loads((run / 'config.json').read_text())['patience'] is None
+
+
+def test_resume_refuses_options_it_would_not_apply(tmp_path, capsys):
+    kg = write_tsv_kg(tmp_path / 'kg')
+    run = tmp_path / 'run'
+    base = ['train', '--dataset', str(kg), '--model', 'distmult', '--dim',
+            '4', '--run-dir', str(run), '--no-progress']
+    assert main(base + ['--epochs', '1']) == 0
+    before = (run / 'config.json').read_text()
+    assert main(base + ['--resume', '--lr', '0.5']) == 1
+    err = capsys.readouterr().err
+    assert "cannot change: --lr 0.5 (the run used 0.01)" in err
+    assert (run / 'config.json').read_text() == before  # nothing recorded
+    assert main(base + ['--resume', '--epochs', '2']) == 0
+    config = json.loads((run / 'config.json').read_text())
+    assert (config['epochs'], config['lr']) == (2, 0.01)
+    results = json.loads((run / 'results.json').read_text())
+    assert results['epochs_trained'] == 2
+
+
+def test_empty_training_split_is_an_error():
+    from pyg_mmkg.data import make_kg_data
+    empty = torch.empty(0, dtype=torch.long)
+    zero, one = torch.tensor([0]), torch.tensor([1])
+    kg = make_kg_data(['a', 'b'], ['r'], {'train': (empty, empty, empty),
+                                          'val': (zero, zero, one),
+                                          'test': (one, zero, zero)})
+    with pytest.raises(ValueError, match='training split is empty'):
+        Trainer(DistMult(2, 1, 4), kg, regime='slcwa', progress=False)
