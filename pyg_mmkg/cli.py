@@ -150,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--split', default='test', choices=['train', 'val',
                                                        'test'])
     p.add_argument('--checkpoint', default='best', choices=['best', 'last'])
+    p.add_argument('--dataset', default=None,
+                   help='dataset name or path (needed for runs trained on '
+                   'data given in Python; checked against the fingerprint '
+                   'in model.json)')
     p.add_argument('--root', default=None, help='override the dataset root')
     p.add_argument('--per-relation', action='store_true',
                    help='also print per-relation metrics')
@@ -381,9 +385,18 @@ def _cmd_evaluate(args) -> int:
     from pyg_mmkg.train.config import TrainConfig
     from pyg_mmkg.train.utils import resolve_device
     data = None
-    if args.root is not None:
-        cfg = TrainConfig.from_file(Path(args.run_dir) / 'config.json')
-        data = load_data(cfg.dataset, args.root)
+    if args.root is not None or args.dataset is not None:
+        config_path = Path(args.run_dir) / 'config.json'
+        if not config_path.exists():
+            raise FileNotFoundError(f"'{args.run_dir}' is not a run "
+                                    f"directory (no config.json)")
+        cfg = TrainConfig.from_file(config_path)
+        dataset = args.dataset if args.dataset is not None else cfg.dataset
+        if dataset is None:
+            raise ValueError(f"'{args.run_dir}' was trained on data given "
+                             f"in Python: pass --dataset")
+        data = load_data(dataset, args.root if args.root is not None
+                         else None if args.dataset is not None else cfg.root)
     model, data, config = load_run(args.run_dir, data, args.checkpoint)
     device = resolve_device(config.device)
     model = model.to(device)

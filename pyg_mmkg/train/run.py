@@ -86,7 +86,14 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
                                                  TrainConfig]:
     r"""Re-opens a run directory written by :class:`Trainer`: returns
     :obj:`(model, data, config)` with the weights of
-    :obj:`checkpoints/{checkpoint}.pt` (:obj:`"best"` or :obj:`"last"`)."""
+    :obj:`checkpoints/{checkpoint}.pt` (:obj:`"best"` or :obj:`"last"`).
+
+    The model is rebuilt from what :obj:`model.json` recorded of its
+    construction (class, constructor arguments), whether the run was
+    started from the command line or from Python; runs trained on data
+    given in Python need :obj:`data`, which must be the same graph (its
+    fingerprint is checked). User classes must be registered with
+    :func:`~pyg_mmkg.train.register_model` to be rebuilt by name."""
     run_dir = Path(run_dir)
     config_path = run_dir / 'config.json'
     if not config_path.exists():
@@ -96,11 +103,107 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
     path = run_dir / 'checkpoints' / f'{checkpoint}.pt'
     if not path.exists():
         raise FileNotFoundError(f"No checkpoint '{path}'")
+    record = _read_model_record(run_dir)
+    spec = record.get('model')
+    if spec is not None and not spec.get('reloadable', True):
+        raise ValueError(f"The model of '{run_dir}' ({spec['class']}) "
+                         f"cannot be rebuilt from its record: "
+                         f"{'; '.join(spec['problems'])}. Build it as it "
+                         f"was built and load "
+                         f"'{path}' with torch.load(..., weights_only=True)")
     if data is None:
+        if config.dataset is None:
+            raise ValueError(
+                f"'{run_dir}' was trained on data given in Python (no "
+                f"dataset name or path recorded): pass that data "
+                f"(load_run(run_dir, data=...), or --dataset with "
+                f"`pyg-mmkg evaluate`)")
         data = load_data(config.dataset, config.root, config.modalities)
     else:
         data = select_modalities(data, config.modalities)
+    expected = record.get('data', {}).get('fingerprint')
+    if expected is not None and expected != data_fingerprint(data):
+        raise ValueError(f"The data given for '{run_dir}' is not the data "
+                         f"it was trained on (entities, relations or "
+                         f"triples differ: fingerprint "
+                         f"{data_fingerprint(data)[:12]} instead of "
+                         f"{expected[:12]})")
     model = build_model(config, data)
     state = torch.load(path, map_location=map_location, weights_only=True)
     model.load_state_dict(state['model'])
     return model, data, config
+
+
+def data_fingerprint(data: Any) -> str:
+    r"""A digest of the graph a model depends on: entity and relation
+    names (or counts) and the triples of every split."""
+    import hashlib
+    from pyg_mmkg.data import num_entities, num_relations, triples
+    digest = hashlib.sha256()
+    for node_type, count in (('entity', num_entities(data)),
+                             ('relation', num_relations(data))):
+        names = None
+        if node_type in data.node_types:
+            names = data[node_type].get('name', None)
+        digest.update(f'{node_type}:{count}\n'.encode())
+        if names is not None:
+            digest.update('\n'.join(map(str, names)).encode())
+    for split in ('train', 'val', 'test'):
+        digest.update(split.encode())
+        for x in triples(data, split):
+            digest.update(x.detach().to('cpu', torch.int64).contiguous()
+                          .numpy().tobytes())
+    return digest.hexdigest()
+
+
+def config_for_model(config: TrainConfig, model: Any) -> TrainConfig:
+    r""":obj:`config` with :obj:`model`, :obj:`dim`, :obj:`modalities` and
+    :obj:`model_kwargs` describing the model actually trained (as
+    recorded by its constructor), so that :func:`build_model` rebuilds
+    it."""
+    from pyg_mmkg.nn.kge.spec import model_spec
+    spec = model_spec(model)
+    if spec is None:
+        return config
+    arguments = dict(spec['arguments'])
+    changes: dict = {'model': spec['name'] or spec['class']}
+    if 'hidden_channels' in arguments:
+        changes['dim'] = int(arguments.pop('hidden_channels'))
+    if 'modalities' in arguments:
+        modalities = arguments.pop('modalities')
+        changes['modalities'] = (None if modalities is None else
+                                 [modalities] if isinstance(modalities, str)
+                                 else list(modalities))
+    changes['model_kwargs'] = arguments
+    return config.replace(**changes)
+
+
+def model_record(config: TrainConfig, model: Any, data: Any) -> dict:
+    r"""What :obj:`model.json` of a run directory holds."""
+    from pyg_mmkg.data import num_entities, num_relations, triples
+    from pyg_mmkg.nn.kge.spec import model_spec
+    return {
+        'model': model_spec(model),
+        'data': {
+            'dataset': config.dataset,
+            'root': config.root,
+            'num_entities': num_entities(data),
+            'num_relations': num_relations(data),
+            'triples': {s: int(triples(data, s)[0].numel())
+                        for s in ('train', 'val', 'test')},
+            'fingerprint': data_fingerprint(data),
+        },
+    }
+
+
+def _read_model_record(run_dir: Path) -> dict:
+    path = run_dir / 'model.json'
+    if not path.exists():  # Runs written before model.json existed.
+        return {}
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as e:
+        raise ValueError(f"'{path}' is not valid JSON: {e}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"'{path}' must hold a JSON object")
+    return record

@@ -22,6 +22,7 @@ from pyg_mmkg.train.objectives import batch_loss, needs_encoding
 from pyg_mmkg.train.optim import build_optimizer, build_scheduler
 from pyg_mmkg.train.recipes import (apply_recipe, recipe_record,
                                     unpublished_regime_message)
+from pyg_mmkg.train.run import config_for_model, model_record
 from pyg_mmkg.train.utils import resolve_device, summarize
 from pyg_mmkg.train.trackers import (ConsoleTracker, CSVTracker,
                                      JSONLinesTracker, MultiTracker, Tracker,
@@ -97,6 +98,8 @@ class Trainer:
         # field the user did not set (not the model's own arguments).
         config, self.recipe = apply_recipe(config, model,
                                            skip=('dim', 'model_kwargs'))
+        # Record the model actually trained, not the config's defaults:
+        config = config_for_model(config, model)
         self.config = config
         self._fallback_warned = False
         if self.recipe is not None:
@@ -366,6 +369,8 @@ class Trainer:
             atomic_write_text(self.run_dir / 'recipe.json', json.dumps(
                 recipe_record(cfg, self.recipe, self.model), indent=2,
                 default=repr) + '\n')
+            atomic_write_text(self.run_dir / 'model.json', json.dumps(
+                model_record(cfg, self.model, self.data), indent=2) + '\n')
         if not resume:
             self.tracker.log_params(cfg.to_dict())
         if not self._has_val():

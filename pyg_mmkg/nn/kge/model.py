@@ -8,6 +8,7 @@ from torch.nn import Embedding
 from torch_geometric.nn.kge import KGEModel
 
 from pyg_mmkg.nn.kge.scorer import Scorer
+from pyg_mmkg.nn.kge.spec import record_constructor_arguments
 
 Encoded = Tuple[Tensor, Tensor]
 
@@ -46,6 +47,11 @@ class ScoredKGEModel(KGEModel):
             representation for the inverse of each relation and scores head
             queries with it. (default: :obj:`False`)
     """
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Remember how each instance is built (for re-opening runs).
+        record_constructor_arguments(cls)
+
     def __init__(
         self,
         num_nodes: int,
