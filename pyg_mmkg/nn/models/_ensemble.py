@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Linear
 
+ENSEMBLES = ('average', 'boosting', 'meta')
 RULES = ('official', 'unique')
 PAIRS = ('genuine', 'all')
 
@@ -264,3 +265,32 @@ def fit_meta(model, h, r, t, filter_index, encoded, batch_size, epochs,
     if best_state is not None:
         model.meta.load_state_dict(best_state)
     model.meta.requires_grad_(False)
+
+
+def select_ensemble(model, head_index, rel_type, tail_index, filter_index,
+                    holdout, seed, **kwargs) -> str:
+    r"""Fits the ensembles of :obj:`model` on a :obj:`1 - holdout` part of
+    the triples, keeps the one with the best filtered MRR on the held-out
+    rest (see :meth:`MoSE.select_ensemble`) and returns its name."""
+    from pyg_mmkg.evaluation import evaluate
+    h, r, t = (x.view(-1) for x in (head_index, rel_type, tail_index))
+    gen = torch.Generator().manual_seed(seed)
+    fit, out = holdout_split(h.numel(), holdout, gen)
+    if fit.numel() == 0 or out.numel() == 0:
+        raise ValueError(f'Cannot hold out {holdout} of {h.numel()} '
+                         f'validation triples for the ensemble choice')
+    fit, out = fit.to(h.device), out.to(h.device)
+    scores = {}
+    for method in ENSEMBLES:
+        model.fit_ensemble(h[fit], r[fit], t[fit], method=method,
+                           filter_index=filter_index, seed=seed, **kwargs)
+        scores[method] = float(evaluate(
+            model, h[out], r[out], t[out],
+            filter_index=filter_index)['both']['mrr'])
+    best = max(ENSEMBLES, key=lambda m: scores[m])
+    model.set_ensemble(best)
+    model.ensemble_validation = scores
+    print(f'MoSE ensembles fitted on {fit.numel()} validation triples, '
+          f'MRR on the {out.numel()} held-out ones: ' + ', '.join(
+              f'{m}={v:.4f}' for m, v in scores.items()) + f' -> {best}')
+    return best

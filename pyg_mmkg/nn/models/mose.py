@@ -5,14 +5,14 @@ from torch import Tensor
 from torch.nn import Embedding, Linear, ModuleDict
 
 from pyg_mmkg.nn.kge.complex_scorer import ComplExScorer
-from pyg_mmkg.nn.models._ensemble import (fit_boosting, fit_meta,
-                                          holdout_split)
+from pyg_mmkg.nn.models._ensemble import (ENSEMBLES, fit_boosting,
+                                          fit_meta, select_ensemble)
+from pyg_mmkg.nn.models._mose_recipe import MOSE_RECIPES
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      build_encoder, check_positive,
                                      features_from_data)
 
 Encoded = Tuple[Tensor, Tensor]
-ENSEMBLES = ('average', 'boosting', 'meta')
 
 
 class MoSE(MultimodalKGEModel):
@@ -100,6 +100,10 @@ class MoSE(MultimodalKGEModel):
         sparse (bool, optional): Sparse embedding gradients.
             (default: :obj:`False`)
     """
+    #: The published training configuration (:mod:`pyg_mmkg.train.recipes`;
+    #: values and their deviations in :obj:`recipes[None].notes`).
+    recipes = MOSE_RECIPES
+
     def __init__(
         self,
         num_nodes: int,
@@ -412,28 +416,8 @@ class MoSE(MultimodalKGEModel):
         which none of them was fitted on (ties go to the simpler ensemble,
         in the order AI, BI, MI). The held-out MRR of each is kept in
         :obj:`ensemble_validation`; returns the chosen ensemble."""
-        from pyg_mmkg.evaluation import evaluate
-        h, r, t = (x.view(-1) for x in (head_index, rel_type, tail_index))
-        gen = torch.Generator().manual_seed(seed)
-        fit, out = holdout_split(h.numel(), holdout, gen)
-        if fit.numel() == 0 or out.numel() == 0:
-            raise ValueError(f'Cannot hold out {holdout} of {h.numel()} '
-                             f'validation triples for the ensemble choice')
-        fit, out = fit.to(h.device), out.to(h.device)
-        scores = {}
-        for method in ENSEMBLES:
-            self.fit_ensemble(h[fit], r[fit], t[fit], method=method,
-                              filter_index=filter_index, seed=seed, **kwargs)
-            scores[method] = float(evaluate(
-                self, h[out], r[out], t[out],
-                filter_index=filter_index)['both']['mrr'])
-        best = max(ENSEMBLES, key=lambda m: scores[m])
-        self.set_ensemble(best)
-        self.ensemble_validation = scores
-        print(f'MoSE ensembles fitted on {fit.numel()} validation triples, '
-              f'MRR on the {out.numel()} held-out ones: ' + ', '.join(
-                  f'{m}={v:.4f}' for m, v in scores.items()) + f' -> {best}')
-        return best
+        return select_ensemble(self, head_index, rel_type, tail_index,
+                               filter_index, holdout, seed, **kwargs)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_nodes}, '
