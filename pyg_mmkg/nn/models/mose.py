@@ -5,13 +5,14 @@ from torch import Tensor
 from torch.nn import Embedding, Linear, ModuleDict
 
 from pyg_mmkg.nn.kge.complex_scorer import ComplExScorer
-from pyg_mmkg.nn.models._ensemble import fit_boosting, fit_meta
+from pyg_mmkg.nn.models._ensemble import (ENSEMBLES, fit_boosting,
+                                          fit_meta, select_ensemble)
+from pyg_mmkg.nn.models._mose_recipe import MOSE_RECIPES
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      build_encoder, check_positive,
                                      features_from_data)
 
 Encoded = Tuple[Tensor, Tensor]
-ENSEMBLES = ('average', 'boosting', 'meta')
 
 
 class MoSE(MultimodalKGEModel):
@@ -45,12 +46,22 @@ class MoSE(MultimodalKGEModel):
         uses the validation metric of the ensemble the trainer evaluates
         (the official code selects checkpoints on the minimum rank over
         modalities, an oracle); (2) the meta-learner's epoch is chosen on
-        held-out *validation* queries (the official code picks it on test);
-        (3) boosting counts only genuine (query, wrong candidate) pairs:
-        known answers and the target are left out instead of being counted
-        as correctly ordered; (4) the meta-learner has no final ReLU (which
-        creates ties); (5) entities without a modality have zero features
-        instead of random noise.
+        the queries of held-out *validation* triples (the official code
+        picks it on test); (3) boosting counts only genuine (query, wrong
+        candidate) pairs by default: known answers and the target are left
+        out instead of being counted as correctly ordered (the official
+        pairs: :obj:`fit_ensemble(..., pairs="all")`); its selection rule
+        is the official one by default (:obj:`rule="official"`; the
+        alternative :obj:`rule="unique"` weights each modality once, which
+        differs from the official rule for three or more branches);
+        (4) the meta-learner has no final ReLU (which creates ties);
+        (5) entities without a modality have zero features instead of
+        random noise; (6) :obj:`ensemble="auto"` chooses among AI / BI / MI
+        on held-out validation triples (the official code has no automatic
+        choice and reports MI picked on test); (7) no learning-rate
+        schedule by default (the official ReduceLROnPlateau is built with
+        :obj:`mode="min"` on validation H@10, so it halves the rate while
+        H@10 rises; see :attr:`recipes`).
 
     Args:
         num_nodes (int): The number of entities.
@@ -76,10 +87,11 @@ class MoSE(MultimodalKGEModel):
         ensemble (str, optional): The initial :attr:`ensemble`, or
             :obj:`"auto"`: start with :obj:`"average"` and, when the
             :class:`~pyg_mmkg.train.Trainer` finishes (:meth:`on_fit_end`),
-            fit MoSE-BI and MoSE-MI on the validation triples and keep the one
-            of AI / BI / MI with the best *validation* MRR (costly on large
-            graphs: the meta-learner trains on all validation queries
-            against all entities). (default: :obj:`"average"`)
+            fit MoSE-BI and MoSE-MI on part of the validation triples and
+            keep the one of AI / BI / MI with the best MRR on the other,
+            held-out part (:meth:`select_ensemble`; costly on large graphs:
+            the meta-learner trains on validation queries against all
+            entities). (default: :obj:`"average"`)
         meta_hidden (int, optional): Hidden size of the meta-learner.
             (default: :obj:`32`)
         encoder (torch.nn.Module, optional): A relational encoder applied to
@@ -88,6 +100,10 @@ class MoSE(MultimodalKGEModel):
         sparse (bool, optional): Sparse embedding gradients.
             (default: :obj:`False`)
     """
+    #: The published training configuration (:mod:`pyg_mmkg.train.recipes`;
+    #: values and their deviations in :obj:`recipes[None].notes`).
+    recipes = MOSE_RECIPES
+
     def __init__(
         self,
         num_nodes: int,
@@ -326,7 +342,8 @@ class MoSE(MultimodalKGEModel):
                      filter_index: Any = None, batch_size: int = 256,
                      min_queries: int = 10, epochs: int = 20,
                      lr: float = 0.1, holdout: float = 0.2,
-                     seed: int = 0) -> 'MoSE':
+                     seed: int = 0, rule: str = 'official',
+                     pairs: str = 'genuine') -> 'MoSE':
         r"""Fits the ensemble :obj:`method` on *validation* triples (head
         and tail queries) and selects it as :attr:`ensemble`.
 
@@ -339,11 +356,24 @@ class MoSE(MultimodalKGEModel):
                 :obj:`"meta"` (meta-learner trained with softmax
                 cross-entropy on unfiltered branch scores, Adagrad with
                 :obj:`lr`, :obj:`epochs` epochs; the epoch with the best
-                filtered MRR on a :obj:`holdout` fraction of the queries is
-                kept). (default: :obj:`"boosting"`)
+                filtered MRR on the head and tail queries of a
+                :obj:`holdout` fraction of the triples is kept; all its
+                randomness comes from a generator seeded with :obj:`seed`).
+                (default: :obj:`"boosting"`)
             filter_index (FilterIndex, optional): Known true triples, left
                 out of the boosting statistics and of the held-out MRR.
                 (default: :obj:`None`)
+            rule (str, optional): The boosting selection rule:
+                :obj:`"official"` (`weight_learning.py`: each round picks
+                the best modality among those whose accumulated weight is
+                :math:`\leq 0`, so one picked with a negative weight can be
+                picked again, and adds to its weight) or :obj:`"unique"`
+                (each modality picked once). The two agree for two
+                branches. (default: :obj:`"official"`)
+            pairs (str, optional): The boosting pairs: :obj:`"genuine"`
+                (wrong candidates only) or :obj:`"all"` (also the target
+                and the known answers, counted as correctly ordered, as the
+                official filtered scores do). (default: :obj:`"genuine"`)
         """
         if method not in ENSEMBLES:
             raise ValueError(f"Unknown ensemble method '{method}' (choose "
@@ -356,40 +386,38 @@ class MoSE(MultimodalKGEModel):
         encoded = self.encode()
         if method == 'boosting':
             fit_boosting(self, h, r, t, filter_index, encoded, batch_size,
-                               min_queries)
+                         min_queries, rule, pairs)
         elif method == 'meta':
             with torch.enable_grad():
                 fit_meta(self, h, r, t, filter_index, encoded, batch_size,
-                               epochs, lr, holdout, seed)
+                         epochs, lr, holdout, seed)
         self.set_ensemble(method)
         self.train(was_training)
         return self
 
     def on_fit_end(self, trainer: Any) -> None:
         r"""Called by the :class:`~pyg_mmkg.train.Trainer` on the
-        validation-selected model. With :obj:`ensemble="auto"`, fits the
-        boosting (BI) and meta-learner (MI) ensembles on the validation
-        triples and keeps the ensemble with the best validation MRR (the
-        official code picks MI by its test score; we never look at test).
-        The validation MRR of each is kept in :obj:`ensemble_validation`.
-        """
+        validation-selected model. With :obj:`ensemble="auto"`, runs
+        :meth:`select_ensemble` on the validation triples (never test)."""
         if not self.auto_ensemble or len(self.branches) < 2:
             return
-        from pyg_mmkg.evaluation import evaluate
         h, r, t = trainer.split_triples['val']
         if h.numel() == 0:
             return
-        fi = trainer.filter_index
-        scores = {}
-        for method in ENSEMBLES:
-            self.fit_ensemble(h, r, t, method=method, filter_index=fi)
-            scores[method] = float(evaluate(self, h, r, t,
-                                            filter_index=fi)['both']['mrr'])
-        best = max(ENSEMBLES, key=lambda m: scores[m])
-        self.set_ensemble(best)
-        self.ensemble_validation = scores
-        print('MoSE ensembles, validation MRR: ' + ', '.join(
-            f'{m}={v:.4f}' for m, v in scores.items()) + f' -> {best}')
+        self.select_ensemble(h, r, t, filter_index=trainer.filter_index)
+
+    def select_ensemble(self, head_index: Tensor, rel_type: Tensor,
+                        tail_index: Tensor, filter_index: Any = None,
+                        holdout: float = 0.2, seed: int = 0,
+                        **kwargs: Any) -> str:
+        r"""Fits BI and MI (:meth:`fit_ensemble`, with :obj:`kwargs`) on a
+        :obj:`1 - holdout` part of the validation triples and keeps the one
+        of AI / BI / MI with the best filtered MRR on the held-out triples,
+        which none of them was fitted on (ties go to the simpler ensemble,
+        in the order AI, BI, MI). The held-out MRR of each is kept in
+        :obj:`ensemble_validation`; returns the chosen ensemble."""
+        return select_ensemble(self, head_index, rel_type, tail_index,
+                               filter_index, holdout, seed, **kwargs)
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.num_nodes}, '

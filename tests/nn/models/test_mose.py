@@ -13,7 +13,10 @@ from pyg_mmkg.nn.models._ensemble import (boosting_weights, pattern_counts,
 
 def adaboost_oracle(scores, target, group, num_groups, exclude=(),
                     min_queries=1):
-    r"""Brute-force boosting weights: explicit pairs, Python loops."""
+    r"""Brute-force boosting weights of the :obj:`rule="unique"` option
+    (each modality picked once): explicit pairs, Python loops. The default,
+    official rule is tested against a port of the official code in
+    `test_mose_boosting.py`."""
     B, M, N = scores.shape
     weights = torch.full((num_groups, M), 1.0 / M, dtype=torch.float64)
     for g in range(num_groups):
@@ -60,14 +63,14 @@ def test_boosting_weights_match_brute_force():
     code, valid = sign_patterns(scores, target, row, col)
     counts = pattern_counts(code, valid, group, G, M)
     weight = boosting_weights(counts, torch.bincount(group, minlength=G),
-                              min_queries=1)
+                              min_queries=1, rule='unique')
     expected = adaboost_oracle(scores, target, group, G,
                                exclude={(0, 3), (1, 7), (5, 2)})
     assert torch.allclose(weight, expected, atol=1e-5)
     assert (weight.argmax(1) == 0).all()  # The informative modality wins.
     # Groups with too few queries are uniform:
     few = boosting_weights(counts, torch.tensor([1, 100, 100, 100]),
-                           min_queries=10)
+                           min_queries=10, rule='unique')
     assert torch.allclose(few[0], torch.full((M, ), 1.0 / M))
     assert torch.allclose(few[1:], weight[1:])
 
@@ -106,7 +109,7 @@ def test_fit_boosting_on_validation_matches_oracle(mm_data):
     fi = filter_index(mm_data)
     h, r, t = triples(mm_data, 'val')
     model.fit_ensemble(h, r, t, method='boosting', filter_index=fi,
-                       min_queries=2)
+                       min_queries=2, rule='unique')
     assert model.ensemble == 'boosting'
     R = model.num_relations
     with torch.no_grad():
@@ -192,27 +195,38 @@ def test_text_branch_ranks_entities_unseen_in_training(cluster_data):
     assert shuffled < mrr['text'] / 2
 
 
-def test_auto_ensemble_selected_on_validation_after_fit(mm_data,
-                                                        monkeypatch):
-    r"""`ensemble='auto'`: after training, BI and MI are fitted and the
-    ensemble with the best *validation* MRR is kept; test is not used."""
+def test_auto_ensemble_selected_on_held_out_validation(mm_data,
+                                                       monkeypatch):
+    r"""`ensemble='auto'`: after training, BI and MI are fitted on part of
+    the validation triples and AI / BI / MI are compared on the other part,
+    which none was fitted on; test is never used."""
     import pyg_mmkg.evaluation as evaluation_module
     from pyg_mmkg.train import Trainer
     torch.manual_seed(0)
     model = MoSE.from_data(mm_data, hidden_channels=8,
                            modalities=('structure', 'text'),
                            ensemble='auto')
-    val_h, test_h = triples(mm_data, 'val')[0], triples(mm_data, 'test')[0]
-    assert not torch.equal(val_h, test_h)
-    in_hook, seen = [False], []
-    real = evaluation_module.evaluate
+    val = triples(mm_data, 'val')
+    val_set = {tuple(x) for x in torch.stack(val, 1).tolist()}
+    test_set = {tuple(x) for x in torch.stack(triples(mm_data, 'test'),
+                                              1).tolist()}
+    in_hook, fitted, selected = [False], [], []
+    real_evaluate, real_fit = evaluation_module.evaluate, MoSE.fit_ensemble
 
-    def spy(model, h, r, t, *args, **kwargs):
+    def as_set(h, r, t):
+        return {tuple(x) for x in torch.stack([h, r, t], 1).tolist()}
+
+    def spy_evaluate(model, h, r, t, *args, **kwargs):
         if in_hook[0]:
-            seen.append('val' if torch.equal(h, val_h) else
-                        'test' if torch.equal(h, test_h) else 'other')
-        return real(model, h, r, t, *args, **kwargs)
-    monkeypatch.setattr(evaluation_module, 'evaluate', spy)
+            selected.append(as_set(h, r, t))
+        return real_evaluate(model, h, r, t, *args, **kwargs)
+
+    def spy_fit(self, h, r, t, *args, **kwargs):
+        if in_hook[0]:
+            fitted.append(as_set(h, r, t))
+        return real_fit(self, h, r, t, *args, **kwargs)
+    monkeypatch.setattr(evaluation_module, 'evaluate', spy_evaluate)
+    monkeypatch.setattr(MoSE, 'fit_ensemble', spy_fit)
     hook = model.on_fit_end
 
     def traced(trainer):
@@ -227,8 +241,14 @@ def test_auto_ensemble_selected_on_validation_after_fit(mm_data,
     scores = model.ensemble_validation
     assert set(scores) == {'average', 'boosting', 'meta'}
     assert model.ensemble == max(scores, key=scores.get)
-    assert seen == ['val'] * 3
-    h, r, t = triples(mm_data, 'val')
-    model.set_ensemble('average')
-    assert real(model, h, r, t, filter_index=trainer.filter_index)[
-        'both']['mrr'] == pytest.approx(scores['average'])
+    assert len(fitted) == 3 and len(selected) == 3
+    fit_part, held_out = fitted[0], selected[0]
+    assert all(f == fit_part for f in fitted)
+    assert all(s == held_out for s in selected)
+    assert fit_part.isdisjoint(held_out) and held_out
+    assert fit_part | held_out == val_set
+    assert not (fit_part | held_out) & test_set
+    # The recorded figure is the held-out MRR of the kept ensemble:
+    h, r, t = (torch.tensor(x) for x in zip(*sorted(held_out)))
+    assert real_evaluate(model, h, r, t, filter_index=trainer.filter_index)[
+        'both']['mrr'] == pytest.approx(scores[model.ensemble])
