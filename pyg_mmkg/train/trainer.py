@@ -106,6 +106,14 @@ class Trainer:
             message = unpublished_regime_message(config, self.recipe, model)
             if message is not None:
                 warnings.warn(message, stacklevel=2)
+        own = getattr(model, 'own_regularizer', None)
+        if own and config.regularizer != 'none' and (
+                config.regularizer_weight > 0):
+            warnings.warn(
+                f"{type(model).__name__}.training_loss already adds its own "
+                f"'{own}' regulariser; regularizer='{config.regularizer}' "
+                f"(weight {config.regularizer_weight}) adds a second one "
+                f"on top", stacklevel=2)
         if config.deterministic:
             # cuBLAS needs this to be reproducible (set before CUDA work):
             os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')

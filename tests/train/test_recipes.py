@@ -220,3 +220,18 @@ def test_empty_training_split_is_an_error():
                                           'test': (one, zero, zero)})
     with pytest.raises(ValueError, match='training split is empty'):
         Trainer(DistMult(2, 1, 4), kg, regime='slcwa', progress=False)
+
+
+def test_a_second_regulariser_on_a_self_regularising_model_warns():
+    class SelfRegularised(RecipeDistMult):
+        own_regularizer = 'n3'
+
+    kg = _kg()
+    with pytest.warns(UserWarning, match="already adds its own 'n3' "
+                      "regulariser; regularizer='n3'"):
+        Trainer(SelfRegularised(kg['entity'].num_nodes, 3, 8), kg,
+                regularizer='n3', regularizer_weight=0.01, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        Trainer(SelfRegularised(kg['entity'].num_nodes, 3, 8), kg,
+                progress=False)

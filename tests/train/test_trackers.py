@@ -142,13 +142,18 @@ def test_trainer_run_directory_files(tmp_path):
     results = trainer.fit()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ['checkpoints', 'config.json', 'metrics.csv',
-                     'metrics.jsonl', 'plots', 'recipe.json', 'results.json']
+                     'metrics.jsonl', 'model.json', 'plots', 'recipe.json',
+                     'results.json']
     assert sorted(p.name for p in (tmp_path / 'checkpoints').iterdir()) == [
         'best.pt', 'last.pt']
     assert sorted(p.name for p in (tmp_path / 'plots').iterdir()) == [
         'loss.png', 'metrics.png']
-    assert json.loads((tmp_path / 'config.json').read_text()) == \
-        config.to_dict()
+    recorded = json.loads((tmp_path / 'config.json').read_text())
+    assert recorded == trainer.config.to_dict()
+    # What was built: the config's fields plus the reciprocal relations of
+    # the 1-N regime.
+    assert recorded == dict(config.to_dict(),
+                            model_kwargs={'reciprocal': True})
     saved = json.loads((tmp_path / 'results.json').read_text())
     assert saved['test'] == results['test']
     logged = read_jsonl(tmp_path / 'metrics.jsonl')

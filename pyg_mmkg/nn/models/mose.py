@@ -103,6 +103,9 @@ class MoSE(MultimodalKGEModel):
     #: The published training configuration (:mod:`pyg_mmkg.train.recipes`;
     #: values and their deviations in :obj:`recipes[None].notes`).
     recipes = MOSE_RECIPES
+    # training_loss adds its own N3 (n3_weight): the trainer warns when a
+    # second regulariser is configured on top of it.
+    own_regularizer = 'n3'
 
     def __init__(
         self,
