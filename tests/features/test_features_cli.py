@@ -38,7 +38,8 @@ def test_load_encoder_specs(tiny_bert, tiny_vit, tmp_path):
 
 
 def test_load_open_clip_spec(tiny_open_clip):
-    enc = load_encoder(f'open_clip:{tiny_open_clip}', 'image', device='cpu')
+    enc = load_encoder(f'open_clip:{tiny_open_clip}:random', 'image',
+                       device='cpu')
     assert enc.identity == 'open_clip:pyg-mmkg-tiny-clip:random'
     assert 'image' in enc.modalities and 'text' in enc.modalities
 
@@ -121,3 +122,16 @@ def test_cli_missing_images_dir_is_an_error(tmp_path, capsys, flag):
                  str(tmp_path / 'root'), '--image-encoder', 'timm:x',
                  flag, str(missing)]) == 2
     assert f"{flag} '{missing}' is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('spec', ['open_clip:ViT-B-32', 'timm:resnet18'])
+def test_specs_without_weights_are_refused(spec):
+    # They used to encode with randomly initialised networks, silently.
+    with pytest.raises(ValueError, match=f"'{spec}' names no weights.*"
+                       f"'{spec}:random' if random features"):
+        load_encoder(spec, 'image', device='cpu')
+
+
+def test_random_weights_on_explicit_request():
+    enc = load_encoder('timm:test_vit:random', 'image', device='cpu')
+    assert enc.identity == 'timm:test_vit:random'
