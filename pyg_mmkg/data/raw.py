@@ -28,6 +28,7 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from pyg_mmkg.data.contract import ENTITY, RELATION, make_kg_data
+from pyg_mmkg.data.overlap import SplitOverlapError
 from pyg_mmkg.data.io import (RawFormatError, read_id_map, read_list,
                               read_text_map, read_triples, resolve)
 
@@ -130,8 +131,8 @@ def _unknown(kind: str, name: str):
 
 
 def read_kg_folder(folder: str, layout: str = 'auto',
-                   text_files: Optional[Dict[str, Sequence[str]]] = None
-                   ) -> HeteroData:
+                   text_files: Optional[Dict[str, Sequence[str]]] = None,
+                   allow_split_overlap: bool = False) -> HeteroData:
     r"""Reads a raw KG folder into a contract :class:`HeteroData`.
 
     Args:
@@ -143,6 +144,10 @@ def read_kg_folder(folder: str, layout: str = 'auto',
             gives the text; a second one found is joined as
             ``'name: description'``). (default: VISTA's
             ``entity2text.txt`` + ``entity2textlong.txt``)
+        allow_split_overlap (bool): Load splits that share triples with a
+            :class:`~pyg_mmkg.data.SplitOverlapWarning` instead of raising
+            :class:`~pyg_mmkg.data.SplitOverlapError` (for datasets whose
+            official splits overlap). (default: :obj:`False`)
     """
     if layout == 'auto':
         layout = detect_layout(folder)
@@ -195,7 +200,12 @@ def read_kg_folder(folder: str, layout: str = 'auto',
             splits[split] = _to_ids(path, rows, lines, ent, rel, numeric)
 
     texts = _read_texts(folder, ent_names, rel_names, text_files)
-    data = make_kg_data(ent_names, rel_names, splits, *texts)
+    try:
+        data = make_kg_data(ent_names, rel_names, splits, *texts,
+                            allow_split_overlap=allow_split_overlap)
+    except SplitOverlapError as e:
+        raise SplitOverlapError(f"'{folder}' ({layout} layout): {e}") \
+            from None
     data.layout = layout
     return data
 
