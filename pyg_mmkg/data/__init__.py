@@ -8,6 +8,7 @@ from pyg_mmkg.data.raw import (LAYOUTS, detect_layout, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.rdf import from_rdf
 from pyg_mmkg.data.validate import ContractError, validate
+from pyg_mmkg.data.align import FeatureMatchWarning, align_keys
 from pyg_mmkg.data.overlap import (SplitOverlapError, SplitOverlapWarning,
                                    check_split_overlap, split_overlap)
 
@@ -27,6 +28,8 @@ __all__ = [
     'validate',
     'ContractError',
     'SplitOverlapError',
+    'FeatureMatchWarning',
+    'align_keys',
     'SplitOverlapWarning',
     'check_split_overlap',
     'split_overlap',

@@ -217,7 +217,8 @@ class MMKGDataset(InMemoryDataset):
                 raise FileNotFoundError(f"Feature file '{path}' is missing")
             if isinstance(obj, dict):
                 x, mask = feature_dict_to_tensor(path, names, multi,
-                                                 self.max_images)
+                                                 self.max_images,
+                                                 kind=store_key)
             else:
                 x = torch.as_tensor(obj).float()
                 want = 3 if multi else 2
