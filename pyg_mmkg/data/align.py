@@ -85,8 +85,8 @@ def align_keys(keys: Iterable[Any], names: Sequence[str], what: str = 'entity',
     if unmatched and covered < len(names):
         missing = [k for k, p in zip(keys, pos) if p < 0]
         warnings.warn(
-            f'{source}: {matched:,} of {len(keys):,} keys match a {what} '
-            f'name and {unmatched:,} match none (e.g. '
-            f'{_examples(missing)}); {covered:,} of {len(names):,} '
-            f'{what}s get a value', FeatureMatchWarning, stacklevel=3)
+            f'{source}: {matched:,} of {len(keys):,} keys are {what} names '
+            f'and {unmatched:,} are not (e.g. {_examples(missing)}); '
+            f'{covered:,} of {len(names):,} {what} names get a value',
+            FeatureMatchWarning, stacklevel=3)
     return pos
