@@ -134,7 +134,8 @@ class Trainer:
             raise ValueError('The training split is empty: nothing to train '
                              'on (check the train_mask of the data)')
         self._filter_index = filter_index
-        self._val_filter_index = None
+        # A given filter serves every split; otherwise validation has its own.
+        self._val_filter_index = filter_index
         self.make_plots = plot
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
@@ -203,8 +204,7 @@ class Trainer:
         r"""The filter of validation ranking (model selection): train + val
         unless :obj:`config.val_filter` is :obj:`"train+val+test"` or a
         :obj:`filter_index` was given."""
-        if self._filter_index is not None or \
-                self.config.val_filter == 'train+val+test':
+        if self.config.val_filter == 'train+val+test':
             return self.filter_index
         if self._val_filter_index is None:
             from pyg_mmkg.evaluation import FilterIndex

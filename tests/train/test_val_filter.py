@@ -57,6 +57,18 @@ def test_validation_does_not_see_test_triples():
     # validation answer 1 is filtered, so 2 (0.9) ranks first on the tail
     # side; the head side (?, r, 2) ranks 0 (0.9) above 1, 2, 3 (0).
     assert trainer.evaluate('test')['both']['mrr'] == pytest.approx(1.0)
+    # ... and validation still does not see test after test was ranked:
+    assert trainer.evaluate('val')['both']['mrr'] == pytest.approx(0.75)
+
+
+def test_given_filter_index_serves_both_splits():
+    from pyg_mmkg.data import filter_index
+    data = kg(True)
+    config = TrainConfig(model='distmult', regime='slcwa', dim=4, epochs=1,
+                         progress=False, device='cpu')
+    trainer = Trainer(TableModel(TABLE), data, config, trackers=[],
+                      plot=False, filter_index=filter_index(data))
+    assert trainer.evaluate('val')['both']['mrr'] == pytest.approx(1.0)
 
 
 def test_common_protocol_is_an_option():
