@@ -8,6 +8,9 @@ from pyg_mmkg.data.raw import (LAYOUTS, detect_layout, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.rdf import from_rdf
 from pyg_mmkg.data.validate import ContractError, validate
+from pyg_mmkg.data.align import FeatureMatchWarning, align_keys
+from pyg_mmkg.data.overlap import (SplitOverlapError, SplitOverlapWarning,
+                                   check_split_overlap, split_overlap)
 
 __all__ = [
     'ENTITY',
@@ -24,6 +27,12 @@ __all__ = [
     'num_relations',
     'validate',
     'ContractError',
+    'SplitOverlapError',
+    'FeatureMatchWarning',
+    'align_keys',
+    'SplitOverlapWarning',
+    'check_split_overlap',
+    'split_overlap',
     'RawFormatError',
     'atomic_save',
     'read_image_index',

@@ -63,6 +63,7 @@ def make_kg_data(
     splits: Dict[str, Triples],
     entity_text: Optional[Sequence[Optional[str]]] = None,
     relation_text: Optional[Sequence[Optional[str]]] = None,
+    allow_split_overlap: bool = False,
 ) -> HeteroData:
     r"""Builds a contract-conforming :class:`HeteroData` from id triples.
 
@@ -76,6 +77,11 @@ def make_kg_data(
             ``''`` where there is none). (default: :obj:`None`)
         relation_text (list[str], optional): Text per relation.
             (default: :obj:`None`)
+        allow_split_overlap (bool): Accept a triple that occurs in two
+            splits with a :class:`~pyg_mmkg.data.SplitOverlapWarning`
+            instead of raising :class:`~pyg_mmkg.data.SplitOverlapError`;
+            recorded as ``data.allow_split_overlap``. Only for datasets whose
+            official splits overlap. (default: :obj:`False`)
     """
     data = HeteroData()
     data[ENTITY].num_nodes = len(entity_names)
@@ -103,6 +109,10 @@ def make_kg_data(
     store.test_mask = which == 2
     data.num_relations = len(relation_names)
     data.feature_encoders = {}
+    if allow_split_overlap:
+        data.allow_split_overlap = True
+    from pyg_mmkg.data.overlap import check_split_overlap
+    check_split_overlap(data, allow=allow_split_overlap)
     return data
 
 

@@ -98,7 +98,9 @@ def read_id_map(path: str, sep: Optional[str] = None) -> List[str]:
     optional count header) and returns the names ordered by id.
 
     The name is everything before the last column, so names may contain the
-    separator only when :obj:`sep` is given (e.g. ``'\t'``).
+    separator only when :obj:`sep` is given (e.g. ``'\t'``). A name listed
+    twice (one entity with two ids: a phantom entity) is an error naming
+    both lines.
     """
     pairs: List[Tuple[int, str, int]] = []
     count: Optional[int] = None
@@ -119,11 +121,18 @@ def read_id_map(path: str, sep: Optional[str] = None) -> List[str]:
         raise RawFormatError(path, 1, f'header says {count} entries, file '
                              f'has {n}')
     names: List[Optional[str]] = [None] * n
+    first: Dict[str, Tuple[int, int]] = {}
     for i, name, idx in pairs:
         if not 0 <= idx < n:
             raise RawFormatError(path, i, f'id {idx} outside [0, {n})')
         if names[idx] is not None:
             raise RawFormatError(path, i, f'id {idx} assigned twice')
+        if name in first:
+            raise RawFormatError(path, i, f"name '{name}' listed twice "
+                                 f"(line {first[name][0]} gives it id "
+                                 f"{first[name][1]}, this line id {idx}): "
+                                 f"one entity would become two")
+        first[name] = (i, idx)
         names[idx] = name
     return names  # type: ignore[return-value]
 

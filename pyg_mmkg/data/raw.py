@@ -16,7 +16,13 @@ Layouts (``layout=``):
   ``head<TAB>tail<TAB>relation`` names with CRLF endings.
 * ``'tsv'``: only ``train/valid/test.txt`` of ``head<TAB>relation<TAB>tail``
   names (PyG's FB15k-237 files); an ``entities.txt`` / ``relations.txt``
-  is used when present, otherwise ids follow sorted names (stable).
+  (or ``entity2id.txt`` / ``relation2id.txt``) is used when present,
+  otherwise ids follow sorted names (stable).
+
+With ``entity2id.txt`` and tab-separated triples, ``'auto'`` tells
+``'wn9'`` (head, tail, relation) from ``'tsv'`` (head, relation, tail) by
+which column holds relation names; when both orders fit (e.g. numeric
+names), it raises instead of guessing.
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ from torch import Tensor
 from torch_geometric.data import HeteroData
 
 from pyg_mmkg.data.contract import ENTITY, RELATION, make_kg_data
+from pyg_mmkg.data.align import align_keys
+from pyg_mmkg.data.overlap import SplitOverlapError
 from pyg_mmkg.data.io import (RawFormatError, read_id_map, read_list,
                               read_text_map, read_triples, resolve)
 
@@ -76,7 +84,7 @@ def detect_layout(folder: str) -> str:
             return 'openke'
         if first.endswith(' .'):
             return 'mmrns'
-        return 'wn9'
+        return _column_order(folder)
     if _exists(folder, 'train.txt'):
         return 'tsv'
     import os
@@ -84,6 +92,32 @@ def detect_layout(folder: str) -> str:
     raise ValueError(f"Cannot detect the KG layout of '{folder}' (files: "
                      f"{found}); expected one of {LAYOUTS}, see "
                      f"pyg_mmkg.data.raw")
+
+
+def _column_order(folder: str, sample: int = 1000) -> str:
+    r"""``'wn9'`` (head, tail, relation) or ``'tsv'`` (head, relation,
+    tail) for a tab-separated ``train.txt`` beside id maps, from which
+    column of the first :obj:`sample` lines holds relation names."""
+    from pyg_mmkg.data.io import iter_lines
+    ents = set(read_id_map(osp.join(folder, 'entity2id.txt')))
+    rels = set(read_id_map(osp.join(folder, 'relation2id.txt')))
+    rows = []
+    for _, line in iter_lines(osp.join(folder, 'train.txt')):
+        rows.append([p.strip() for p in line.split('\t')])
+        if len(rows) == sample:
+            break
+    cols = list(zip(*[r for r in rows if len(r) == 3])) or [(), (), ()]
+    fits = lambda c, names: set(c) <= names  # noqa: E731
+    htr = fits(cols[1], ents) and fits(cols[2], rels)
+    hrt = fits(cols[1], rels) and fits(cols[2], ents)
+    if hrt and htr:
+        raise ValueError(
+            f"Cannot tell the column order of '{osp.join(folder, 'train.txt')}'"
+            f": both head-tail-relation (WN9-IMG) and head-relation-tail fit "
+            f"its entity and relation names (numeric names?). Pass "
+            f"layout='wn9' (head<TAB>tail<TAB>relation) or layout='tsv' "
+            f"(head<TAB>relation<TAB>tail).")
+    return 'tsv' if hrt else 'wn9'  # neither: the reader names the line
 
 
 def _pick(folder: str, candidates: Sequence[str],
@@ -130,8 +164,8 @@ def _unknown(kind: str, name: str):
 
 
 def read_kg_folder(folder: str, layout: str = 'auto',
-                   text_files: Optional[Dict[str, Sequence[str]]] = None
-                   ) -> HeteroData:
+                   text_files: Optional[Dict[str, Sequence[str]]] = None,
+                   allow_split_overlap: bool = False) -> HeteroData:
     r"""Reads a raw KG folder into a contract :class:`HeteroData`.
 
     Args:
@@ -143,6 +177,10 @@ def read_kg_folder(folder: str, layout: str = 'auto',
             gives the text; a second one found is joined as
             ``'name: description'``). (default: VISTA's
             ``entity2text.txt`` + ``entity2textlong.txt``)
+        allow_split_overlap (bool): Load splits that share triples with a
+            :class:`~pyg_mmkg.data.SplitOverlapWarning` instead of raising
+            :class:`~pyg_mmkg.data.SplitOverlapError` (for datasets whose
+            official splits overlap). (default: :obj:`False`)
     """
     if layout == 'auto':
         layout = detect_layout(folder)
@@ -157,6 +195,9 @@ def read_kg_folder(folder: str, layout: str = 'auto',
                                                          'entities.txt')):
         ent_names = read_list(join('entities.txt'))
         rel_names = read_list(join('relations.txt'))
+    elif layout == 'tsv' and _exists(folder, 'entity2id.txt'):
+        ent_names = read_id_map(join('entity2id.txt'))
+        rel_names = read_id_map(join('relation2id.txt'))
     elif layout == 'openke':
         ent_names = read_id_map(join('entity2id.txt'))
         rel_names = read_id_map(join('relation2id.txt'))
@@ -195,7 +236,12 @@ def read_kg_folder(folder: str, layout: str = 'auto',
             splits[split] = _to_ids(path, rows, lines, ent, rel, numeric)
 
     texts = _read_texts(folder, ent_names, rel_names, text_files)
-    data = make_kg_data(ent_names, rel_names, splits, *texts)
+    try:
+        data = make_kg_data(ent_names, rel_names, splits, *texts,
+                            allow_split_overlap=allow_split_overlap)
+    except SplitOverlapError as e:
+        raise SplitOverlapError(f"'{folder}' ({layout} layout): {e}") \
+            from None
     data.layout = layout
     return data
 
@@ -207,11 +253,16 @@ def _read_texts(folder, ent_names, rel_names, text_files):
     }
     out = []
     for kind, names in (('entity', ent_names), ('relation', rel_names)):
-        maps = [read_text_map(osp.join(folder, f))
-                for f in text_files.get(kind, []) if _exists(folder, f)]
+        paths = [osp.join(folder, f) for f in text_files.get(kind, [])
+                 if _exists(folder, f)]
+        maps = [read_text_map(p) for p in paths]
         if not maps:
             out.append(None)
             continue
+        for path, m in zip(paths, maps):  # error if no key is a name
+            align_keys(m.keys(), names, kind, resolve(path),
+                       error=lambda msg: RawFormatError(resolve(path), None,
+                                                        msg))
         texts = []
         for n in names:
             parts = [m.get(n, '') for m in maps]
@@ -224,7 +275,8 @@ def _read_texts(folder, ent_names, rel_names, text_files):
 
 def feature_dict_to_tensor(
     path: str, names: Sequence[str], multi: bool,
-    max_items: Optional[int] = None, selection: str = 'first'
+    max_items: Optional[int] = None, selection: str = 'first',
+    kind: str = ENTITY,
 ) -> Tuple[Tensor, Tensor]:
     r"""Turns a VISTA-style feature dict (``name -> tensor``) into a dense
     tensor in :obj:`names` order plus a presence mask.
@@ -240,6 +292,13 @@ def feature_dict_to_tensor(
             of inner products with all images of the same name, itself
             included, as VISTA's ``sort_vis_features`` does; see
             :func:`pyg_mmkg.features.vista_scores`). (default: :obj:`'first'`)
+        kind (str): ``'entity'`` or ``'relation'`` (for messages).
+
+    An empty dict, a dict keyed by node type (``{'entity': tensor}``) or
+    one whose keys match none of :obj:`names` (ids, misspellings) raises
+    :class:`RawFormatError`; keys matching no name while some names get no
+    feature give a :class:`~pyg_mmkg.data.align.FeatureMatchWarning` with
+    the counts (see :func:`~pyg_mmkg.data.align.align_keys`).
     """
     real = resolve(path)
     try:
@@ -249,6 +308,10 @@ def feature_dict_to_tensor(
     if not isinstance(feats, dict):
         raise RawFormatError(real, None, f'expected a dict name -> tensor, '
                              f'got {type(feats).__name__}')
+    what = 'relation' if kind == RELATION else 'entity'
+    # An error if no key is a name, a warning with counts if some are not:
+    align_keys(feats.keys(), names, what, real,
+               error=lambda msg: RawFormatError(real, None, msg))
     dim, K = None, 0
     cleaned = {}
     for key, value in feats.items():
@@ -318,14 +381,16 @@ def load_vista_features(data: HeteroData, folder: str,
         names = store.name
         vis = osp.join(folder, f'visual_features_{suffix}.pt')
         if resolve(vis, required=False):
-            x, mask = feature_dict_to_tensor(vis, names, True, k, selection)
+            x, mask = feature_dict_to_tensor(vis, names, True, k, selection,
+                                             kind=store_key)
             store.x_image, store.image_mask = x, mask
             store.has_image = mask.any(-1)
             data.feature_encoders[f'{store_key}.x_image'] = \
                 f'vista-file:{osp.basename(vis)}'
         txt = osp.join(folder, f'textual_features_{suffix}.pt')
         if resolve(txt, required=False):
-            x, mask = feature_dict_to_tensor(txt, names, False)
+            x, mask = feature_dict_to_tensor(txt, names, False,
+                                             kind=store_key)
             store.x_text, store.has_text = x, mask
             data.feature_encoders[f'{store_key}.x_text'] = \
                 f'vista-file:{osp.basename(txt)}'

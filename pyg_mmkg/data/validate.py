@@ -1,7 +1,7 @@
 r"""Checks that a :class:`HeteroData` follows the pyg-mmkg data contract."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional
 
 import torch
 from torch_geometric.data import HeteroData
@@ -71,12 +71,26 @@ def _check_features(problems: List[str], store, where: str, n: int) -> None:
                             f"expected {n}")
 
 
-def validate(data: HeteroData) -> HeteroData:
+def validate(data: HeteroData,
+             allow_split_overlap: Optional[bool] = None) -> HeteroData:
     r"""Validates the pyg-mmkg data contract and returns :obj:`data`.
+
+    Besides shapes, types and id ranges, a triple occurring in two splits
+    (train/validation, train/test or validation/test) is an error, see
+    :func:`~pyg_mmkg.data.overlap.check_split_overlap`.
+
+    Args:
+        data (HeteroData): The graph to check.
+        allow_split_overlap (bool, optional): Accept overlapping splits with
+            a :class:`~pyg_mmkg.data.SplitOverlapWarning`. :obj:`None`
+            follows ``data.allow_split_overlap`` (set by loaders that were
+            given the opt-in), else :obj:`False`. (default: :obj:`None`)
 
     Raises:
         ContractError: with one line per problem found (all problems are
             collected before raising).
+        SplitOverlapError: (a :class:`ContractError`) when the splits
+            share triples and overlap is not allowed.
     """
     problems: List[str] = []
     if not isinstance(data, HeteroData):
@@ -130,4 +144,6 @@ def validate(data: HeteroData) -> HeteroData:
     if problems:
         raise ContractError('Invalid MMKG data:\n  - ' +
                             '\n  - '.join(problems))
+    from pyg_mmkg.data.overlap import check_split_overlap
+    check_split_overlap(data, allow=allow_split_overlap)
     return data

@@ -13,6 +13,7 @@ from torch_geometric.data import HeteroData, InMemoryDataset
 
 from pyg_mmkg.data.contract import ENTITY, RELATION
 from pyg_mmkg.data.io import RawFormatError, atomic_path, resolve
+from pyg_mmkg.data.overlap import check_split_overlap
 from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.validate import validate
@@ -58,6 +59,12 @@ class MMKGDataset(InMemoryDataset):
         max_images (int, optional): Images kept per entity (K).
         transform, pre_transform (callable, optional): As in PyG.
         force_reload (bool): Re-process. (default: :obj:`False`)
+        allow_split_overlap (bool, optional): Load splits that share
+            triples with a :class:`~pyg_mmkg.data.SplitOverlapWarning`
+            instead of raising :class:`~pyg_mmkg.data.SplitOverlapError`.
+            :obj:`None` uses the class attribute, :obj:`True` only for
+            datasets whose official splits overlap (DB15K, KVC16K).
+            (default: :obj:`None`)
     """
     layout: str = 'auto'
     files: Sequence[str] = ()
@@ -66,6 +73,7 @@ class MMKGDataset(InMemoryDataset):
     stats: Dict[str, int] = {}
     default_max_images: Optional[int] = None
     license: str = ''
+    allow_split_overlap: bool = False
 
     def __init__(
         self,
@@ -78,7 +86,10 @@ class MMKGDataset(InMemoryDataset):
         transform: Optional[Callable] = None,
         pre_transform: Optional[Callable] = None,
         force_reload: bool = False,
+        allow_split_overlap: Optional[bool] = None,
     ) -> None:
+        if allow_split_overlap is not None:
+            self.allow_split_overlap = bool(allow_split_overlap)
         self.text_encoder = text_encoder
         self.image_encoder = image_encoder
         self.image_paths = image_paths
@@ -87,6 +98,9 @@ class MMKGDataset(InMemoryDataset):
         super().__init__(root, transform, pre_transform,
                          force_reload=force_reload)
         self.load(self.processed_paths[0], data_cls=HeteroData)
+        # Also for a processed file written before the check existed, or
+        # with a different opt-in:
+        check_split_overlap(self._data, allow=self.allow_split_overlap)
 
     # -- files -------------------------------------------------------------
     @property
@@ -169,7 +183,8 @@ class MMKGDataset(InMemoryDataset):
     def read_raw(self) -> HeteroData:
         r"""Reads the raw folder into a contract HeteroData (no features
         from encoders yet). Subclasses add dataset-specific side files."""
-        return read_kg_folder(self.raw_dir, self.layout)
+        return read_kg_folder(self.raw_dir, self.layout,
+                              allow_split_overlap=self.allow_split_overlap)
 
     def process(self) -> None:
         data = self.read_raw()
@@ -178,7 +193,7 @@ class MMKGDataset(InMemoryDataset):
                                 self.max_images)
         self._load_feature_files(data)
         self._encode(data)
-        validate(data)
+        validate(data, allow_split_overlap=self.allow_split_overlap)
         if self.pre_transform is not None:
             data = self.pre_transform(data)
         # An interrupted process leaves no half-written cache, and processes
@@ -202,7 +217,8 @@ class MMKGDataset(InMemoryDataset):
                 raise FileNotFoundError(f"Feature file '{path}' is missing")
             if isinstance(obj, dict):
                 x, mask = feature_dict_to_tensor(path, names, multi,
-                                                 self.max_images)
+                                                 self.max_images,
+                                                 kind=store_key)
             else:
                 x = torch.as_tensor(obj).float()
                 want = 3 if multi else 2

@@ -20,6 +20,8 @@ class KGFolder(MMKGDataset):
     Args:
         root (str): The folder.
         layout (str): A layout name or ``'auto'``. (default: :obj:`'auto'`)
+        allow_split_overlap (bool): Load splits that share triples with a
+            warning instead of an error. (default: :obj:`False`)
         **kwargs: See :class:`MMKGDataset` (encoders, feature files, ...).
     """
     def __init__(self, root: str, layout: str = 'auto',
@@ -29,7 +31,8 @@ class KGFolder(MMKGDataset):
                  max_images: Optional[int] = None,
                  transform: Optional[Callable] = None,
                  pre_transform: Optional[Callable] = None,
-                 force_reload: bool = False) -> None:
+                 force_reload: bool = False,
+                 allow_split_overlap: bool = False) -> None:
         if layout != 'auto' and layout not in LAYOUTS:
             raise ValueError(f"Unknown layout '{layout}' (expected one of "
                              f"{LAYOUTS} or 'auto')")
@@ -38,7 +41,7 @@ class KGFolder(MMKGDataset):
             self.raw_dir)
         super().__init__(root, text_encoder, image_encoder, image_paths,
                          feature_files, max_images, transform, pre_transform,
-                         force_reload)
+                         force_reload, allow_split_overlap)
 
     @property
     def raw_dir(self) -> str:
@@ -54,4 +57,5 @@ class KGFolder(MMKGDataset):
         return [f'data__{self.layout}__{self.feature_id}.pt']
 
     def read_raw(self):
-        return read_kg_folder(self.raw_dir, self.layout)
+        return read_kg_folder(self.raw_dir, self.layout,
+                              allow_split_overlap=self.allow_split_overlap)

@@ -7,7 +7,10 @@ import shutil
 import subprocess
 
 from pyg_mmkg.data.contract import ENTITY
-from pyg_mmkg.data.io import read_image_index, read_text_map, resolve
+from pyg_mmkg.data.align import align_keys
+from pyg_mmkg.data.io import (RawFormatError, read_image_index,
+                              read_text_map, resolve)
+from pyg_mmkg.data.raw import read_kg_folder
 from pyg_mmkg.datasets.base import MMKGDataset
 
 __all__ = ['WN9_IMG']
@@ -87,11 +90,18 @@ class WN9_IMG(MMKGDataset):
         os.remove(rar)
 
     def read_raw(self):
-        data = super().read_raw()
+        # Glosses are keyed by offset without the 'n' of the entity names,
+        # so the generic text reader (exact names) is not used for them.
+        data = read_kg_folder(self.raw_dir, self.layout,
+                              text_files={'entity': [], 'relation': []},
+                              allow_split_overlap=self.allow_split_overlap)
         names = data[ENTITY].name
         gloss = osp.join(self.raw_dir, 'entity2text.txt')
         if resolve(gloss, required=False):
             text = read_text_map(gloss)
+            real = resolve(gloss)
+            align_keys(['n' + k for k in text], names, 'entity', real,
+                       error=lambda msg: RawFormatError(real, None, msg))
             data[ENTITY].text = [text.get(n[1:], '') for n in names]
         images = osp.join(self.raw_dir, 'image_list.txt')
         if resolve(images, required=False):

@@ -39,7 +39,11 @@ class DB15K(MMKGDataset):
         Validation MRR therefore rewards memorisation and partly sees test
         answers. It is kept byte-for-byte for comparability with published
         numbers; select models with care (e.g. a fixed epoch budget, or a
-        validation set carved from train).
+        validation set carved from train). Loading therefore opts in to
+        split overlap by default (``allow_split_overlap=True``) and emits a
+        :class:`~pyg_mmkg.data.SplitOverlapWarning` with these counts (the
+        train and test splits share no triple); pass
+        ``allow_split_overlap=False`` to make it an error.
 
     **STATS:**
 
@@ -66,6 +70,7 @@ class DB15K(MMKGDataset):
               "precomputed tensors with feature_files=.")
     stats = dict(num_entities=12842, num_relations=279, train=79222,
                  val=9904, test=9902)
+    allow_split_overlap = True  # the official validation split overlaps
 
     def read_raw(self):
         data = super().read_raw()

@@ -1,3 +1,4 @@
+from collections.abc import Mapping
 from typing import Any, Dict, Optional, Sequence
 
 from pyg_mmkg.features.base import FeatureEncoder
@@ -10,6 +11,26 @@ def _num_nodes(data: Any, node_type: str) -> int:
     if num_nodes is None:
         raise ValueError(f"'data[\"{node_type}\"].num_nodes' is not set")
     return int(num_nodes)
+
+
+def _by_name(data: Any, node_type: str, values: Any, what: str) -> Any:
+    r"""A dict name -> value becomes a list in id order (an error if no key
+    is a name, a warning with counts if some are not); a sequence is kept.
+    Without this, a dict's keys (the names) were encoded as the texts."""
+    if not isinstance(values, Mapping):
+        return values
+    from pyg_mmkg.data.align import align_keys
+    names = getattr(data[node_type], 'name', None)
+    if names is None:
+        raise ValueError(f"'{what}' is a dict but data['{node_type}'].name "
+                         f"is not set; pass a list in id order")
+    out = [None] * len(names)
+    keys = list(values.keys())
+    for key, pos in zip(keys, align_keys(keys, names, node_type,
+                                         f"'{what}'")):
+        if pos >= 0:
+            out[pos] = values[key]
+    return out
 
 
 def _check_len(values: Sequence[Any], num_nodes: int, what: str) -> None:
@@ -64,7 +85,11 @@ def attach_features(
             (default: :obj:`None` = :obj:`data['entity'].text` if present
             and a text encoder is given)
         entity_images (list, optional): Per entity :obj:`None`, an image or a
-            list of images (file paths, bytes or PIL images).
+            list of images (file paths, bytes or PIL images). Texts and
+            images may also be a dict name -> value, matched to
+            :obj:`data[node_type].name` (no key matching: an error; some
+            keys unmatched: a :class:`~pyg_mmkg.data.align.FeatureMatchWarning`
+            with counts).
         relation_texts (list[str or None], optional): One text per relation.
             (default: :obj:`None` = :obj:`data['relation'].text` if present
             and a text encoder is given)
@@ -99,6 +124,10 @@ def attach_features(
     dims: Dict[str, int] = dict(getattr(data, 'feature_dims', None) or {})
 
     for node_type in ('entity', 'relation'):
+        texts[node_type] = _by_name(data, node_type, texts[node_type],
+                                    f'{node_type}_texts')
+        images[node_type] = _by_name(data, node_type, images[node_type],
+                                     f'{node_type}_images')
         if texts[node_type] is not None:
             if text_encoder is None:
                 raise ValueError(f"'{node_type}' texts were given but no "

@@ -16,6 +16,7 @@ SCHEDULERS = ('none', 'step', 'cosine', 'plateau')
 DEVICES = ('auto', 'cpu', 'cuda')
 METRICS = ('mrr', 'hits@1', 'hits@3', 'hits@10')
 RECIPES = ('published', 'none')
+VAL_FILTERS = ('train+val', 'train+val+test')
 # Fields that belong to a recipe's regime: not applied when the user trains
 # the method in another regime.
 REGIME_FIELDS = ('loss', 'margin', 'adversarial_temperature',
@@ -155,6 +156,12 @@ class TrainConfig:
         eval_batch_size (int): Queries per evaluation batch.
             (default: :obj:`256`)
         progress (bool): Show tqdm progress bars. (default: :obj:`True`)
+        val_filter (str): Known triples filtered out when ranking the
+            validation split (model selection): :obj:`"train+val"` keeps
+            test triples out of model selection; :obj:`"train+val+test"`
+            is the common protocol of published code (test answers then
+            influence validation ranks). The test split is always filtered
+            with train + val + test. (default: :obj:`"train+val"`)
     """
     dataset: Optional[str] = None
     root: Optional[str] = None
@@ -192,6 +199,7 @@ class TrainConfig:
     deterministic: bool = False
     eval_batch_size: int = 256
     progress: bool = True
+    val_filter: str = 'train+val'
 
     def __post_init__(self):
         # All validation of a configuration lives here, so that Python, the
@@ -248,6 +256,13 @@ class TrainConfig:
         if self.modalities is not None and len(self.modalities) == 0:
             raise ValueError(f"{_name('modalities')} must name at least one "
                              f"modality, or be None for all")
+        if isinstance(self.val_filter, str):  # 'train+valid' is accepted
+            self.val_filter = self.val_filter.lower().replace(
+                'valid', 'val').replace(' ', '')
+        if self.val_filter not in VAL_FILTERS:
+            raise ValueError(f"Unknown val_filter '{self.val_filter}' "
+                             f"({_flag('val_filter')}; choose from "
+                             f"{', '.join(VAL_FILTERS)})")
 
     @property
     def loss_name(self) -> str:

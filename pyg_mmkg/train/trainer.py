@@ -78,7 +78,10 @@ class Trainer:
             plus, with a :obj:`run_dir`, JSON lines and CSV.
             (default: :obj:`None`)
         filter_index (FilterIndex, optional): Known true triples for
-            filtered ranking; built from train + val + test if not given.
+            filtered ranking of every split. If not given, test is filtered
+            with train + val + test and validation with the triples named
+            by :obj:`config.val_filter` (train + val by default, so that
+            test triples never reach model selection).
             (default: :obj:`None`)
         plot (bool): Save loss/metric plots into :obj:`run_dir/plots` at
             the end (needs matplotlib). (default: :obj:`True`)
@@ -90,7 +93,9 @@ class Trainer:
                  trackers: Optional[Union[Tracker, Iterable[Tracker]]] = None,
                  filter_index: Any = None, plot: bool = True,
                  **overrides):
-        from pyg_mmkg.data import num_entities, num_relations, triples
+        from pyg_mmkg.data import (check_split_overlap, num_entities,
+                                   num_relations, triples)
+        check_split_overlap(data)  # unless the data opted in (DB15K)
         config = config or TrainConfig()
         if overrides:
             config = config.replace(**overrides)
@@ -137,6 +142,8 @@ class Trainer:
             raise ValueError('The training split is empty: nothing to train '
                              'on (check the train_mask of the data)')
         self._filter_index = filter_index
+        # A given filter serves every split; otherwise validation has its own.
+        self._val_filter_index = filter_index
         self.make_plots = plot
         self.run_dir = Path(run_dir) if run_dir is not None else None
 
@@ -199,6 +206,20 @@ class Trainer:
                 list(self.split_triples.values()), self.num_nodes,
                 self.num_relations)
         return self._filter_index
+
+    @property
+    def val_filter_index(self):
+        r"""The filter of validation ranking (model selection): train + val
+        unless :obj:`config.val_filter` is :obj:`"train+val+test"` or a
+        :obj:`filter_index` was given."""
+        if self.config.val_filter == 'train+val+test':
+            return self.filter_index
+        if self._val_filter_index is None:
+            from pyg_mmkg.evaluation import FilterIndex
+            self._val_filter_index = FilterIndex.from_triples(
+                [self.split_triples['train'], self.split_triples['val']],
+                self.num_nodes, self.num_relations)
+        return self._val_filter_index
 
     # Paths ##################################################################
 
@@ -338,8 +359,8 @@ class Trainer:
         from pyg_mmkg.evaluation import evaluate
         h, r, t = (x.to(self.device) for x in self.split_triples[split])
         kwargs.setdefault('batch_size', self.config.eval_batch_size)
-        return evaluate(self.model, h, r, t,
-                        filter_index=self.filter_index.to(self.device),
+        fi = self.val_filter_index if split == 'val' else self.filter_index
+        return evaluate(self.model, h, r, t, filter_index=fi.to(self.device),
                         **kwargs)
 
     def _has_val(self) -> bool:

@@ -128,3 +128,39 @@ def test_db15k_validation_overlap_is_documented(shared_data, tmp_path):
     assert int(torch.unique(val).numel()) == 7481
     assert not torch.isin(test, train).any()
     assert '8,719' in DB15K.__doc__
+
+
+@pytest.mark.parametrize('name,counts', [
+    ('DB15K', {'train/val': 8719, 'train/test': 0, 'val/test': 1105}),
+    ('KVC16K', {'train/val': 30, 'train/test': 48, 'val/test': 5}),
+])
+def test_official_split_overlap_is_opted_in_and_loud(name, counts,
+                                                     shared_data, tmp_path):
+    r"""Only DB15K and KVC16K have official splits that share triples: they
+    load with a warning carrying the counts (those of the docstrings), and
+    are an error when the opt-in is turned off."""
+    from pyg_mmkg.data import (SplitOverlapError, SplitOverlapWarning,
+                               check_split_overlap)
+    cls = CASES[name][0]
+    stage(shared_data, str(tmp_path), CASES[name][1])
+    assert cls.allow_split_overlap
+    with pytest.warns(SplitOverlapWarning) as record:
+        data = cls(str(tmp_path))[0]
+    msg = str(record[0].message)
+    for pair, n in counts.items():
+        if n:  # 'train/val' counts val lines in train, 'val/test' val in test
+            a, b = pair.split('/')
+            counted, ref = (b, a) if a == 'train' else (a, b)
+            total = triples(data, counted)[0].numel()
+            assert f'{n:,} of {total:,} {counted} lines' in msg, pair
+            assert f'also occur in {ref}' in msg
+            assert f'{n:,}' in cls.__doc__
+    with pytest.warns(SplitOverlapWarning):
+        assert check_split_overlap(data) == counts
+    # Without the opt-in: an error, from the processed file and from raw.
+    with pytest.raises(SplitOverlapError):
+        cls(str(tmp_path), allow_split_overlap=False)
+    fresh = str(tmp_path / 'fresh')
+    stage(shared_data, fresh, CASES[name][1])
+    with pytest.raises(SplitOverlapError):
+        cls(fresh, allow_split_overlap=False)

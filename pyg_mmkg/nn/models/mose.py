@@ -407,7 +407,8 @@ class MoSE(MultimodalKGEModel):
         h, r, t = trainer.split_triples['val']
         if h.numel() == 0:
             return
-        self.select_ensemble(h, r, t, filter_index=trainer.filter_index)
+        # Model selection: validation ranks filtered without test triples.
+        self.select_ensemble(h, r, t, filter_index=trainer.val_filter_index)
 
     def select_ensemble(self, head_index: Tensor, rel_type: Tensor,
                         tail_index: Tensor, filter_index: Any = None,

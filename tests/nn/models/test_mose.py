@@ -248,7 +248,9 @@ def test_auto_ensemble_selected_on_held_out_validation(mm_data,
     assert fit_part.isdisjoint(held_out) and held_out
     assert fit_part | held_out == val_set
     assert not (fit_part | held_out) & test_set
-    # The recorded figure is the held-out MRR of the kept ensemble:
+    # The recorded figure is the held-out MRR of the kept ensemble, ranked
+    # with the validation filter (train + val: no test triples):
     h, r, t = (torch.tensor(x) for x in zip(*sorted(held_out)))
-    assert real_evaluate(model, h, r, t, filter_index=trainer.filter_index)[
+    assert real_evaluate(model, h, r, t,
+                         filter_index=trainer.val_filter_index)[
         'both']['mrr'] == pytest.approx(scores[model.ensemble])
