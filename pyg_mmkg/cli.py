@@ -400,7 +400,13 @@ def _cmd_evaluate(args) -> int:
     model, data, config = load_run(args.run_dir, data, args.checkpoint)
     device = resolve_device(config.device)
     model = model.to(device)
-    splits = [triples(data, s) for s in ('train', 'val', 'test')]
+    # Validation ranks as in model selection (config.val_filter: train +
+    # val by default, so test membership never shapes it); test and train
+    # with the full train + val + test filter.
+    names = ('train', 'val', 'test')
+    if args.split == 'val' and config.val_filter != 'train+val+test':
+        names = ('train', 'val')
+    splits = [triples(data, s) for s in names]
     fi = FilterIndex.from_triples(splits, num_entities(data),
                                   num_relations(data)).to(device)
     h, r, t = (x.to(device) for x in triples(data, args.split))
@@ -412,7 +418,8 @@ def _cmd_evaluate(args) -> int:
         print(json.dumps(result, indent=2, default=float))
         return 0
     print(f'{args.split} split of {config.dataset} '
-          f'({args.checkpoint} checkpoint of {args.run_dir}):')
+          f'({args.checkpoint} checkpoint of {args.run_dir}; filtered with '
+          f'{"+".join(names)}):')
     if hasattr(result, 'table'):
         print(result.table())
         if args.per_relation:

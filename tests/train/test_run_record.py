@@ -123,3 +123,28 @@ def test_unregistered_class_says_how_to_fix(vtkg, tmp_path):
     with pytest.raises(ValueError, match=r"not registered: decorate it "
                        r"with @register_model"):
         load_run(run, data=data)
+
+
+def test_cli_validation_ranking_uses_the_selection_filter(vtkg, tmp_path,
+                                                          capsys):
+    from pyg_mmkg.evaluation import FilterIndex
+    root, data = vtkg
+    model = ComplEx(num_entities(data), num_relations(data), 8,
+                    reciprocal=True)
+    run = tmp_path / 'run'
+    Trainer(model, data, run_dir=run, epochs=1, progress=False).fit()
+    loaded, _, _ = load_run(run, data=data)
+    assert main(['evaluate', str(run), '--dataset', 'VTKG-I', '--root',
+                 str(root), '--split', 'val', '--json']) == 0
+    result = summarize(json.loads(capsys.readouterr().out))
+    n, r = num_entities(data), num_relations(data)
+    selection = FilterIndex.from_triples(
+        [triples(data, 'train'), triples(data, 'val')], n, r)
+    full = FilterIndex.from_triples(
+        [triples(data, s) for s in ('train', 'val', 'test')], n, r)
+    want = summarize(evaluate(loaded, *triples(data, 'val'),
+                              filter_index=selection))
+    other = summarize(evaluate(loaded, *triples(data, 'val'),
+                               filter_index=full))
+    assert want != other  # the two protocols differ on this graph
+    assert result == pytest.approx(want)
