@@ -1,4 +1,3 @@
-import copy
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
@@ -8,14 +7,14 @@ from torch.nn import Embedding, ModuleDict, Parameter
 
 from pyg_mmkg.nn.kge.scorer import Scorer
 from pyg_mmkg.nn.kge.tucker_scorer import TuckERScorer
-from pyg_mmkg.nn.models._momok_layers import _CLUB, _Experts, _Fusion
+from pyg_mmkg.nn.models._momok_layers import (_CLUB, _Experts, _ExID,
+                                              _Fusion, _recipe)
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      check_positive, features_from_data)
 
 Encoded = Tuple[Tensor, Tensor]
 
-
-class MoMoK(MultimodalKGEModel):
+class MoMoK(_ExID, MultimodalKGEModel):
     r"""The MoMoK model from the `"Multiple Heads are Better than One:
     Mixture of Modality Knowledge Experts for Entity Representation
     Learning" <https://arxiv.org/abs/2405.16869>`_ paper (ICLR 2025).
@@ -118,6 +117,17 @@ class MoMoK(MultimodalKGEModel):
             the fusion heads (official); with :obj:`False`, one per head.
             (default: :obj:`True`)
     """
+    # `train.py`'s defaults are the DB15K run; the README gives MKG-W and
+    # MKG-Y (its `scripts/train.sh` is not in the repository).
+    recipes = {
+        None: _recipe('train.py (argument defaults, DB15K)', 256, 5e-4),
+        'DB15K': _recipe('train.py (argument defaults, DB15K)', 256, 5e-4),
+        'MKG-W': _recipe('README.md (MKG-W command) + train.py defaults',
+                         200, 1e-3),
+        'MKG-Y': _recipe('README.md (MKG-Y command) + train.py defaults',
+                         300, 5e-4),
+    }
+
     def __init__(
         self,
         num_nodes: int,
@@ -341,67 +351,6 @@ class MoMoK(MultimodalKGEModel):
         return torch.sigmoid(logits).sum(0)
 
     # Training ###############################################################
-
-    def _pairs(self, experts: Dict[str, Tensor]):
-        # Two distinct random experts per modality and a permutation.
-        out = {}
-        for m, e in experts.items():
-            K = e.size(1)
-            i = int(torch.randint(K, (1, )))
-            j = (i + int(torch.randint(1, K, (1, )))) % K
-            perm = torch.randperm(e.size(0), device=e.device)
-            out[m] = (e[:, i], e[:, j], perm)
-        return out
-
-    def _estimator_optimizer(self) -> torch.optim.Adam:
-        # Kept out of the module tree (not a parameter owner); its state
-        # travels in checkpoints through `get_extra_state`.
-        params = list(self.club.parameters())
-        opt = self.__dict__.get('_estimator_opt')
-        if opt is None or opt.param_groups[0]['params'][0] is not params[0]:
-            opt = torch.optim.Adam(params, lr=self.estimator_lr)
-            self.__dict__['_estimator_opt'] = opt
-        return opt
-
-    def get_extra_state(self) -> Dict[str, Any]:
-        r"""The CLUB estimator's Adam state, so that a resumed run continues
-        the estimator exactly (part of :meth:`state_dict`)."""
-        opt = self.__dict__.get('_estimator_opt')
-        # A copy: Adam updates its moments in place.
-        return {'estimator_optimizer':
-                None if opt is None else copy.deepcopy(opt.state_dict())}
-
-    def set_extra_state(self, state: Dict[str, Any]) -> None:
-        saved = (state or {}).get('estimator_optimizer')
-        if saved is None:
-            self.__dict__.pop('_estimator_opt', None)
-        elif len(self.club) > 0:
-            self._estimator_optimizer().load_state_dict(saved)
-
-    def estimator_step(self, pairs) -> float:
-        r"""One Adam step of the CLUB estimators on detached expert outputs
-        (minimising the Gaussian negative log-likelihood); returns it."""
-        params = list(self.club.parameters())
-        opt = self._estimator_optimizer()
-        self.club.requires_grad_(True)
-        try:
-            with torch.enable_grad():
-                nll = sum(self.club[m].nll(x.detach(), y.detach())
-                          for m, (x, y, _) in pairs.items()) / len(pairs)
-                grads = torch.autograd.grad(nll, params, allow_unused=True)
-        finally:
-            self.club.requires_grad_(False)
-        for p, g in zip(params, grads):
-            p.grad = g
-        opt.step()
-        for p in params:
-            p.grad = None
-        return float(nll.detach())
-
-    def mutual_information(self, pairs) -> Tensor:
-        r"""The CLUB bound averaged over the modalities."""
-        return sum(self.club[m](x, y, perm)
-                   for m, (x, y, perm) in pairs.items()) / len(pairs)
 
     def _objective(self, head_index, rel_type, targets, encoded):
         queries, ent, experts = self._queries(head_index, rel_type, encoded)
