@@ -2,6 +2,8 @@ r"""MoMoK against the official code (zjukg/MoMoK@99c2df1, models/RelMoE.py
 and layers/layer.py), transcribed here on tiny tensors."""
 import math
 
+import pytest
+
 import torch
 import torch.nn.functional as F
 
@@ -171,3 +173,49 @@ def test_official_initialisation(mm_data):
         assert float(adaptor.weight.std()) < 0.04
     # ModalFusionLayer: PyTorch's default nn.Linear (biases not zeroed).
     assert float(model.fuse_ent.proj[0][0].bias.abs().sum()) > 0
+
+
+# zjukg/MoMoK@99c2df1 train.py argument defaults: lr 0.0005, epochs 2000,
+# weight_decay 0, dim 256, r_dim 256, batch_size 1024, n_exp 3, mu 0.0001,
+# gamma 1.0 (ExponentialLR: constant), eval_freq 100, dataset DB15K; Adam for
+# the model and for the estimator (same lr); ConvECorpus targets
+# 0.9 * y + 1 / N over (h, r) and (t, r + R) queries. README.md commands:
+# MKG-W --lr 0.001 --mu 0.0001 --dim 200 --epochs 2000;
+# MKG-Y --lr 0.0005 --mu 0.0001 --dim 300 --epochs 2000.
+OFFICIAL = {None: (5e-4, 256), 'DB15K': (5e-4, 256), 'MKG-W': (1e-3, 200),
+            'MKG-Y': (5e-4, 300)}
+
+
+def test_recipes_are_the_official_runs():
+    from pyg_mmkg.train import TrainConfig
+    from pyg_mmkg.train.recipes import get_recipe
+    assert set(MoMoK.recipes) == set(OFFICIAL)
+    for dataset, (lr, dim) in OFFICIAL.items():
+        recipe = get_recipe('momok', dataset)
+        assert recipe is MoMoK.recipes[dataset]
+        assert '99c2df1' in recipe.source
+        config = recipe.config
+        TrainConfig(**config)
+        assert config['regime'] == 'kvsall' and recipe.regimes == ('kvsall', )
+        # (1 - 0.1) y + 0.1 / N: the official factor 0.9 on the labels.
+        assert config['label_smoothing'] == pytest.approx(1 - 0.9)
+        assert config['optimizer'] == 'adam' and config['weight_decay'] == 0
+        assert config['lr'] == lr and config['dim'] == dim
+        assert config['batch_size'] == 1024
+        # Both query directions per official epoch = one library epoch.
+        assert config['epochs'] == 2000 and config['eval_every'] == 100
+        assert config['scheduler'] == 'none' and config['patience'] is None
+        assert config['model_kwargs'] == dict(
+            relation_channels=256, num_experts=3, mu=1e-4, estimator_lr=lr,
+            noisy_gating=True, decision_loss='bce')
+    assert get_recipe('momok', 'mkg_w') is MoMoK.recipes['MKG-W']
+    assert get_recipe('momok', 'VTKG-I') is MoMoK.recipes[None]
+
+
+def test_recipe_builds_the_official_model(mm_data):
+    recipe = MoMoK.recipes['MKG-W'].config
+    kwargs = dict(recipe['model_kwargs'], relation_channels=5)
+    model = small(mm_data, hidden_channels=4, **kwargs)
+    assert model.decision_loss == 'bce' and model.estimator_lr == 1e-3
+    assert model.tucker['structure'].core.shape == (5, 4, 4)
+    assert model.tucker['joint'].core.shape == (4, 4, 4)
