@@ -72,6 +72,10 @@ class MMKGDataset(InMemoryDataset):
     manual: Optional[str] = None
     stats: Dict[str, int] = {}
     default_max_images: Optional[int] = None
+    #: Which :obj:`K` images an entity keeps when it has more:
+    #: :obj:`'first'` or :obj:`'vista'` (centrality, see
+    #: :func:`~pyg_mmkg.features.encode_images`).
+    image_selection: str = 'first'
     license: str = ''
     allow_split_overlap: bool = False
 
@@ -131,6 +135,10 @@ class MMKGDataset(InMemoryDataset):
             parts.append(f'{_slug(key)}-{digest}')
         if self.max_images is not None:
             parts.append(f'k{self.max_images}')
+        if self.image_selection != 'first' and (
+                self.image_encoder is not None or any(
+                    k.endswith('x_image') for k in self.feature_files)):
+            parts.append(f'sel-{self.image_selection}')
         return '__'.join(parts) or 'raw'
 
     @property
@@ -218,6 +226,7 @@ class MMKGDataset(InMemoryDataset):
             if isinstance(obj, dict):
                 x, mask = feature_dict_to_tensor(path, names, multi,
                                                  self.max_images,
+                                                 self.image_selection,
                                                  kind=store_key)
             else:
                 x = torch.as_tensor(obj).float()
@@ -255,6 +264,7 @@ class MMKGDataset(InMemoryDataset):
                                          for n in data[ENTITY].name])
             if self.max_images is not None:
                 kwargs['max_images'] = self.max_images
+            kwargs['selection'] = self.image_selection
         attach_features(data, cache_dir=osp.join(self.root, 'feature_cache'),
                         **kwargs)
 

@@ -34,6 +34,8 @@ class _VISTADataset(MMKGDataset):
     layout = 'vista'
     files = _FILES
     license = 'CC BY-NC-SA 4.0'
+    # VISTA keeps each item's K most central images (sort_vis_features).
+    image_selection = 'vista'
 
 
 def bundled_dir() -> str:

@@ -39,7 +39,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument('--max-images', type=int, default=1, metavar='K',
                    help='image slots per entity (default: 1)')
     p.add_argument('--selection', choices=['first', 'vista'],
-                   default='first', help='which K images to keep')
+                   default=None, help='which K images to keep (default: '
+                   "the dataset's: 'vista' for VISTA's datasets, else "
+                   "'first')")
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--num-workers', type=int, default=0,
                    help='image decoding worker processes (default: 0)')
@@ -64,9 +66,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _get_data(name: str, root: str) -> Any:
     from pyg_mmkg.datasets import get_dataset
     dataset = get_dataset(name, root)
+    selection = getattr(dataset, 'image_selection', 'first')
     if hasattr(dataset, 'node_types'):  # Already a HeteroData object.
-        return dataset
-    return dataset[0]
+        return dataset, selection
+    return dataset[0], selection
 
 
 def _store_dict(data: Any, node_type: str) -> Dict[str, Any]:
@@ -100,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
 
-    data = _get_data(args.dataset, args.root)
+    data, selection = _get_data(args.dataset, args.root)
     kw = dict(device=args.device, precision=args.precision,
               offline=True if args.offline else None)
     text_enc = image_enc = None
@@ -131,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
                     relation_texts=relation_texts,
                     relation_images=relation_images, cache_dir=cache_dir,
                     batch_size=args.batch_size, max_images=args.max_images,
-                    selection=args.selection, num_workers=args.num_workers,
+                    selection=args.selection or selection,
+                    num_workers=args.num_workers,
                     progress=not args.no_progress)
 
     out = args.out

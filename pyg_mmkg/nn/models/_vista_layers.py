@@ -1,6 +1,7 @@
 """Building blocks of :class:`pyg_mmkg.nn.models.VISTA`: the token
 encoders (entity and relation transformers), the masked-slot triplet
 decoder, and feature reading."""
+import math
 from typing import Any, Optional
 
 import torch
@@ -40,6 +41,17 @@ def _read(store: Any, modality: str, num_images: Optional[int]):
     return None
 
 
+def _xavier_token(token: Tensor, fan_out: Optional[int] = None) -> None:
+    r"""The official initialisation of VISTA's tokens, rows of :obj:`token`:
+    :func:`torch.nn.init.xavier_uniform_` on a :obj:`(1, 1, d)` tensor
+    (:obj:`fan_out = d`; position and CLS tokens) or on a :obj:`(1, d)`
+    tensor (:obj:`fan_out = 1`; the mask token :obj:`lp_token`)."""
+    d = token.size(-1)
+    bound = math.sqrt(6.0 / (d + (d if fan_out is None else fan_out)))
+    with torch.no_grad():
+        token.uniform_(-bound, bound)
+
+
 def _reset_transformer(transformer) -> None:
     r"""Re-initialises every linear, layer-norm and attention weight of a
     :class:`torch.nn.TransformerEncoder`."""
@@ -61,8 +73,8 @@ class _TokenEncoder(torch.nn.Module):
                                         num_layers)
 
     def reset_parameters(self):
-        torch.nn.init.normal_(self.cls, std=0.02)
-        torch.nn.init.normal_(self.pos, std=0.02)
+        _xavier_token(self.cls)
+        _xavier_token(self.pos)
         _reset_transformer(self.transformer)
 
     def forward(self, tokens, kinds, padding):
@@ -89,8 +101,8 @@ class _MaskedSlotDecoder(Scorer):
                                         num_layers)
 
     def reset_parameters(self):
-        torch.nn.init.normal_(self.mask, std=0.02)
-        torch.nn.init.normal_(self.pos, std=0.02)
+        _xavier_token(self.mask, fan_out=1)
+        _xavier_token(self.pos)
         _reset_transformer(self.transformer)
 
     def query(self, anchor: Tensor, rel: Tensor, head_slot: Tensor) -> Tensor:

@@ -1,4 +1,3 @@
-import copy
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
@@ -8,14 +7,14 @@ from torch.nn import Embedding, ModuleDict, Parameter
 
 from pyg_mmkg.nn.kge.scorer import Scorer
 from pyg_mmkg.nn.kge.tucker_scorer import TuckERScorer
-from pyg_mmkg.nn.models._momok_layers import _CLUB, _Experts, _Fusion
+from pyg_mmkg.nn.models._momok_layers import (_CLUB, _Experts, _ExID,
+                                              _Fusion, _recipe)
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      check_positive, features_from_data)
 
 Encoded = Tuple[Tensor, Tensor]
 
-
-class MoMoK(MultimodalKGEModel):
+class MoMoK(_ExID, MultimodalKGEModel):
     r"""The MoMoK model from the `"Multiple Heads are Better than One:
     Mixture of Modality Knowledge Experts for Entity Representation
     Learning" <https://arxiv.org/abs/2405.16869>`_ paper (ICLR 2025).
@@ -26,10 +25,12 @@ class MoMoK(MultimodalKGEModel):
     \mathbf{W}_k(\mathbf{x}_m - \mathbf{b}_k)` with gate
     :math:`G = \mathrm{softmax}(\mathbf{x}_m \mathbf{W}_g /
     \sigma(\theta_r))` (noisy in training), where the temperature
-    :math:`\theta_r` of the query relation applies to query entities and
-    candidates use a plain softmax. With two or more modalities a joint
-    modality fuses the :math:`\mathbf{e}_m` (and the per-modality relation
-    embeddings) with learned adaptive weights. Each branch :math:`b` decides
+    :math:`\theta_r` of the query relation, one per relation shared by the
+    modalities, applies to query entities and candidates use a plain
+    softmax. With two or more modalities a joint modality fuses the
+    :math:`\mathbf{e}_m` (and the per-modality relation embeddings) with
+    adaptive weights from one attention vector shared by the two fusion
+    heads. Each branch :math:`b` decides
     with its own TuckER (MuJoD) and the score is the sum of the branch
     probabilities
 
@@ -45,7 +46,10 @@ class MoMoK(MultimodalKGEModel):
     variational network takes its own Adam step on every training batch
     (:meth:`estimator_step`; its Adam state is saved in :meth:`state_dict`
     as module extra state). Features are fine-tuned: the L2-normalised,
-    average-pooled features plus a learned offset per entity.
+    average-pooled features plus a learned offset per entity. An entity
+    without a modality starts from a fill vector, the mean feature of the
+    entities that have it (the official MMKB feature files hold the mean
+    image there), and fine-tunes it like any other entity.
 
     .. note::
         The CLUB estimator is trained with the published Gaussian negative
@@ -57,7 +61,14 @@ class MoMoK(MultimodalKGEModel):
         are smoothed by the trainer as :math:`(1 - \epsilon) y +
         \epsilon / N` (official: :math:`0.9 y + 1/N`) and models are
         selected on validation (the official code keeps the best test
-        metric).
+        metric). Every modality is pooled to :math:`d`, so the image and
+        text TuckERs have :math:`d`-sized entities (official: the pooled
+        feature size, *e.g.* the raw image size on MKG-W/MKG-Y). The
+        official code has no missing-feature mask; a :obj:`"drop"` ablation
+        gives every entity the (untuned) fill vector. Initialisation follows
+        the official code (gate and noise weights zero, temperatures
+        :math:`\mathcal{N}(0, 1)`, Xavier-uniform TuckER cores, PyTorch's
+        default linear layers).
 
     Args:
         num_nodes (int): The number of entities.
@@ -80,7 +91,8 @@ class MoMoK(MultimodalKGEModel):
             estimator (the official code uses the model's).
             (default: :obj:`5e-4`)
         fine_tune (bool, optional): Learn an offset of each entity's
-            features. (default: :obj:`True`)
+            features (or fill vector). With :obj:`False`, entities without
+            a modality share its fill vector. (default: :obj:`True`)
         expert_dropout (float, optional): Dropout on expert inputs.
             (default: :obj:`0.0`)
         fusion_dropout (float, optional): Dropout in the fusion.
@@ -98,7 +110,24 @@ class MoMoK(MultimodalKGEModel):
             plateau at random-level ranking, which softmax cross-entropy
             does not have (see ``benchmarks/results/methods.md``).
             (default: :obj:`"bce"`)
+        shared_temperature (bool, optional): One relation temperature
+            shared by the experts of all modalities (official); with
+            :obj:`False`, one per modality. (default: :obj:`True`)
+        shared_attention (bool, optional): One attention vector shared by
+            the fusion heads (official); with :obj:`False`, one per head.
+            (default: :obj:`True`)
     """
+    # `train.py`'s defaults are the DB15K run; the README gives MKG-W and
+    # MKG-Y (its `scripts/train.sh` is not in the repository).
+    recipes = {
+        None: _recipe('train.py (argument defaults, DB15K)', 256, 5e-4),
+        'DB15K': _recipe('train.py (argument defaults, DB15K)', 256, 5e-4),
+        'MKG-W': _recipe('README.md (MKG-W command) + train.py defaults',
+                         200, 1e-3),
+        'MKG-Y': _recipe('README.md (MKG-Y command) + train.py defaults',
+                         300, 5e-4),
+    }
+
     def __init__(
         self,
         num_nodes: int,
@@ -119,6 +148,8 @@ class MoMoK(MultimodalKGEModel):
         hidden_dropout2: float = 0.5,
         reciprocal: bool = True,
         decision_loss: str = 'bce',
+        shared_temperature: bool = True,
+        shared_attention: bool = True,
     ):
         check_positive('hidden_channels', hidden_channels)
         if decision_loss not in ('bce', 'ce'):
@@ -151,21 +182,38 @@ class MoMoK(MultimodalKGEModel):
             m: Parameter(torch.zeros(num_nodes, d))
             for m in (self.feature_modalities if fine_tune else [])
         })
+        for m in self.feature_modalities:
+            # The fill of entities without the modality: the mean feature
+            # of those that have it (the official MMKB files hold the mean
+            # image there), fine-tuned per entity through the offset.
+            x, has = getattr(self, f'x_{m}'), getattr(self, f'has_{m}')
+            fill = (x[has].mean(0) if bool(has.any()) else
+                    torch.zeros(x.size(-1)))
+            self.register_buffer(f'fill_{m}', fill, persistent=False)
         mods = self.active_modalities
+        self.shared_temperature = shared_temperature
+        # One temperature logit per (reciprocal) relation, shared by the
+        # experts of all modalities as the official `rel_gate`:
+        self.temperature = (Parameter(torch.empty(num_rel))
+                            if shared_temperature else None)
         self.experts = ModuleDict({
-            m: _Experts(d, num_experts, num_rel, noisy_gating,
-                        expert_dropout)
+            m: _Experts(d, num_experts, noisy_gating, expert_dropout,
+                        None if shared_temperature else num_rel)
             for m in mods
         })
         self.node_emb.requires_grad_(self.use_structure)
         self.rel_emb.requires_grad_(self.use_structure)
         self.fuse_ent = self.fuse_rel = None
         if 'joint' in self.branches:
-            self.fuse_ent = _Fusion(len(mods), d, dropout=fusion_dropout)
-            self.fuse_rel = _Fusion(len(mods), d_r, dropout=fusion_dropout)
+            self.fuse_ent = _Fusion(len(mods), d, dropout=fusion_dropout,
+                                    shared_attention=shared_attention)
+            # As the official `fuse_r`, the joint relation has size d:
+            self.fuse_rel = _Fusion(len(mods), d_r, d,
+                                    dropout=fusion_dropout,
+                                    shared_attention=shared_attention)
         self.tucker = ModuleDict({
-            b: TuckERScorer(d, d_r, input_dropout, hidden_dropout1,
-                            hidden_dropout2)
+            b: TuckERScorer(d, d if b == 'joint' else d_r, input_dropout,
+                            hidden_dropout1, hidden_dropout2)
             for b in self.branches
         })
         self.club = ModuleDict({
@@ -195,10 +243,14 @@ class MoMoK(MultimodalKGEModel):
             torch.nn.init.xavier_normal_(emb.weight)
         for p in self.offset.values():
             torch.nn.init.zeros_(p)
+        if self.temperature is not None:  # nn.Embedding's N(0, 1).
+            torch.nn.init.normal_(self.temperature)
         for mod in [*self.experts.values(), *self.tucker.values(),
                     *self.club.values(), self.fuse_ent, self.fuse_rel]:
             if mod is not None:
                 mod.reset_parameters()
+        for tucker in self.tucker.values():  # The official TuckERLayer's.
+            torch.nn.init.xavier_uniform_(tucker.core)
 
     # Inputs #################################################################
 
@@ -210,15 +262,23 @@ class MoMoK(MultimodalKGEModel):
             out['structure'] = self.structure(self.node_emb.weight)[0]
         for m in self.feature_modalities:
             x, has = getattr(self, f'x_{m}'), getattr(self, f'has_{m}')
-            x = F.normalize(x, dim=-1)
-            if x.size(-1) != self.hidden_channels:
-                x = F.adaptive_avg_pool1d(x.unsqueeze(1),
-                                          self.hidden_channels).squeeze(1)
-            if m in self.offset:
+            fill = self._pool(getattr(self, f'fill_{m}').view(1, -1))
+            x = torch.where(has.view(-1, 1), self._pool(x), fill)
+            if m in self.offset:  # Fine-tuned, missing entities included.
                 x = x + self.offset[m]
-            x, has = self._ablated(m, x, has)
-            out[m] = x * has.unsqueeze(-1).to(x.dtype)
+            if self._ablation.get(m, (None, ))[0] == 'drop':
+                # Every entity is treated as missing, without fine-tuning.
+                out[m] = fill.expand_as(x)
+            else:
+                out[m] = self._ablated(m, x, has)[0]
         return out
+
+    def _pool(self, x: Tensor) -> Tensor:
+        x = F.normalize(x, dim=-1)
+        if x.size(-1) != self.hidden_channels:
+            x = F.adaptive_avg_pool1d(x.unsqueeze(1),
+                                      self.hidden_channels).squeeze(1)
+        return x
 
     def _relations(self,
                    index: Optional[Tensor] = None) -> Dict[str, Tensor]:
@@ -235,7 +295,12 @@ class MoMoK(MultimodalKGEModel):
                   rel_type: Optional[Tensor] = None):
         out, experts = {}, {}
         for m, adaptor in self.experts.items():
-            out[m], experts[m] = adaptor(x[m], rel_type)
+            theta = None
+            if rel_type is not None:
+                table = (self.temperature if self.shared_temperature else
+                         adaptor.temperature)
+                theta = table[rel_type]
+            out[m], experts[m] = adaptor(x[m], theta)
         if self.fuse_ent is not None:
             out['joint'] = self.fuse_ent([out[m] for m in self.experts])
         return out, experts
@@ -286,67 +351,6 @@ class MoMoK(MultimodalKGEModel):
         return torch.sigmoid(logits).sum(0)
 
     # Training ###############################################################
-
-    def _pairs(self, experts: Dict[str, Tensor]):
-        # Two distinct random experts per modality and a permutation.
-        out = {}
-        for m, e in experts.items():
-            K = e.size(1)
-            i = int(torch.randint(K, (1, )))
-            j = (i + int(torch.randint(1, K, (1, )))) % K
-            perm = torch.randperm(e.size(0), device=e.device)
-            out[m] = (e[:, i], e[:, j], perm)
-        return out
-
-    def _estimator_optimizer(self) -> torch.optim.Adam:
-        # Kept out of the module tree (not a parameter owner); its state
-        # travels in checkpoints through `get_extra_state`.
-        params = list(self.club.parameters())
-        opt = self.__dict__.get('_estimator_opt')
-        if opt is None or opt.param_groups[0]['params'][0] is not params[0]:
-            opt = torch.optim.Adam(params, lr=self.estimator_lr)
-            self.__dict__['_estimator_opt'] = opt
-        return opt
-
-    def get_extra_state(self) -> Dict[str, Any]:
-        r"""The CLUB estimator's Adam state, so that a resumed run continues
-        the estimator exactly (part of :meth:`state_dict`)."""
-        opt = self.__dict__.get('_estimator_opt')
-        # A copy: Adam updates its moments in place.
-        return {'estimator_optimizer':
-                None if opt is None else copy.deepcopy(opt.state_dict())}
-
-    def set_extra_state(self, state: Dict[str, Any]) -> None:
-        saved = (state or {}).get('estimator_optimizer')
-        if saved is None:
-            self.__dict__.pop('_estimator_opt', None)
-        elif len(self.club) > 0:
-            self._estimator_optimizer().load_state_dict(saved)
-
-    def estimator_step(self, pairs) -> float:
-        r"""One Adam step of the CLUB estimators on detached expert outputs
-        (minimising the Gaussian negative log-likelihood); returns it."""
-        params = list(self.club.parameters())
-        opt = self._estimator_optimizer()
-        self.club.requires_grad_(True)
-        try:
-            with torch.enable_grad():
-                nll = sum(self.club[m].nll(x.detach(), y.detach())
-                          for m, (x, y, _) in pairs.items()) / len(pairs)
-                grads = torch.autograd.grad(nll, params, allow_unused=True)
-        finally:
-            self.club.requires_grad_(False)
-        for p, g in zip(params, grads):
-            p.grad = g
-        opt.step()
-        for p in params:
-            p.grad = None
-        return float(nll.detach())
-
-    def mutual_information(self, pairs) -> Tensor:
-        r"""The CLUB bound averaged over the modalities."""
-        return sum(self.club[m](x, y, perm)
-                   for m, (x, y, perm) in pairs.items()) / len(pairs)
 
     def _objective(self, head_index, rel_type, targets, encoded):
         queries, ent, experts = self._queries(head_index, rel_type, encoded)

@@ -6,42 +6,13 @@ from torch import Tensor
 from torch.nn import Dropout, LayerNorm, Linear, Parameter
 
 from pyg_mmkg.nn.models._vista_layers import (_MaskedSlotDecoder, _read,
-                                              _TokenEncoder)
+                                              _TokenEncoder, _xavier_token)
+from pyg_mmkg.nn.models._vista_presets import (  # noqa: F401
+    PRESETS, TRAIN_COMMON, TRAIN_PRESETS, _recipe)
 from pyg_mmkg.nn.models.base import (MultimodalKGEModel, build_encoder,
                                      check_positive)
 
 Encoded = Tuple[Tensor, Tensor]
-
-# Settings of the official `test_*.sh` scripts (bdi-lab/VISTA): model
-# arguments, then the training configuration they were published with.
-PRESETS: Dict[str, Dict[str, Any]] = {
-    'VTKG-I': dict(num_entity_layers=4, num_relation_layers=1,
-                   num_decoder_layers=2, heads=4, ffn_channels=768,
-                   dropout=0.01, emb_dropout=0.7, vis_dropout=0.4,
-                   txt_dropout=0.1, num_images=5),
-    'VTKG-C': dict(num_entity_layers=2, num_relation_layers=1,
-                   num_decoder_layers=2, heads=4, ffn_channels=2048,
-                   dropout=0.01, emb_dropout=0.9, vis_dropout=0.4,
-                   txt_dropout=0.1, num_images=3),
-    'WN18RR++': dict(num_entity_layers=2, num_relation_layers=1,
-                     num_decoder_layers=1, heads=16, ffn_channels=2048,
-                     dropout=0.1, emb_dropout=0.9, vis_dropout=0.3,
-                     txt_dropout=0.1, num_images=1),
-    'FB15K237': dict(num_entity_layers=1, num_relation_layers=1,
-                     num_decoder_layers=1, heads=64, ffn_channels=2048,
-                     dropout=0.1, emb_dropout=0.8, vis_dropout=0.3,
-                     txt_dropout=0.0, num_images=1),
-}
-TRAIN_PRESETS: Dict[str, Dict[str, Any]] = {
-    'VTKG-I': dict(lr=1e-4, batch_size=128, epochs=150),
-    'VTKG-C': dict(lr=1e-4, batch_size=512, epochs=150),
-    'WN18RR++': dict(lr=1e-3, batch_size=1024, epochs=750),
-    'FB15K237': dict(lr=1e-3, batch_size=512, epochs=750),
-}
-TRAIN_COMMON = dict(regime='1vsall', loss='ce', label_smoothing=0.0,
-                    optimizer='adam', weight_decay=0.0, scheduler='cosine',
-                    scheduler_kwargs={'T_0': 50, 'T_mult': 2}, grad_clip=0.1,
-                    dim=256)
 
 
 class VISTA(MultimodalKGEModel):
@@ -72,8 +43,9 @@ class VISTA(MultimodalKGEModel):
     this head-slot query, so :obj:`score_tails(t, r + R) == score_heads(r,
     t)`; no inverse relation is learned. The published loss is the softmax
     cross-entropy over all entities (:obj:`regime="1vsall"`,
-    :obj:`loss="ce"`); :obj:`PRESETS` / :obj:`TRAIN_PRESETS` hold the
-    official per-dataset settings. Modality ablations (:meth:`ablate`)
+    :obj:`loss="ce"`); :attr:`recipes` hold the official per-dataset
+    training settings and :obj:`PRESETS` the official model settings
+    (:obj:`from_data(data, preset="VTKG-I")`). Modality ablations (:meth:`ablate`)
     act on entity and relation features alike.
     The official dropouts (up to 0.9 on the structural token) are tuned
     for hundreds of epochs: on graphs of thousands of entities VISTA stays
@@ -82,13 +54,21 @@ class VISTA(MultimodalKGEModel):
     ``benchmarks/results/methods.md``, WN9-IMG and FB15k-237).
 
     .. note::
-        Missing images (and texts) are replaced by learned "missing" tokens
-        (:obj:`missing="token"`), the treatment the paper describes; the
-        official code instead hides them with a key-padding mask
-        (:obj:`missing="mask"`). Training queries each triple in both
-        directions every epoch (the official code draws one direction at
-        random), so one epoch here is about two official epochs. Models are
-        selected on validation, not at a fixed test epoch.
+        Empty image slots (and missing texts) are hidden from the encoders
+        by a key-padding mask, as in the official code
+        (:obj:`missing="mask"`). :obj:`missing="token"` instead shows one
+        learned "missing" token for an item without any image (or text);
+        partially filled image slots are masked in both cases. The official
+        code has no such token and the paper's description of missing
+        images could not be checked here. Training queries each triple in
+        both directions every epoch (the official code draws one direction
+        at random), so one epoch here is about two official epochs; the
+        :attr:`recipes` are in these units. Models are selected on
+        validation, not at a fixed test epoch. Initialisation follows the
+        official code (Xavier-uniform on the :obj:`(N, 1, d)` entity and
+        relation tables, on the tokens and the projections, zero projection
+        biases); the transformer layers keep PyTorch's initialisation, as
+        in the official code.
 
     Args:
         num_nodes (int): The number of entities.
@@ -115,8 +95,8 @@ class VISTA(MultimodalKGEModel):
             (default: :obj:`0.4`)
         txt_dropout (float, optional): Dropout of text tokens.
             (default: :obj:`0.1`)
-        missing (str, optional): :obj:`"token"` or :obj:`"mask"` (see the
-            note). (default: :obj:`"token"`)
+        missing (str, optional): :obj:`"mask"` or :obj:`"token"` (see the
+            note). (default: :obj:`"mask"`)
         label_smoothing (float, optional): Label smoothing of the loss of
             :meth:`training_loss` and :meth:`loss` (0 in every official
             script). (default: :obj:`0.0`)
@@ -125,6 +105,15 @@ class VISTA(MultimodalKGEModel):
         reciprocal (bool, optional): Accept relation ids :obj:`r + R` as
             head-slot queries. (default: :obj:`True`)
     """
+    # The official `test_*.sh` scripts; `train.py`'s defaults are VTKG-C's.
+    recipes = {
+        None: _recipe('VTKG-C', 'train.py (argument defaults)'),
+        'VTKG-I': _recipe('VTKG-I', 'test_VTKG-I.sh'),
+        'VTKG-C': _recipe('VTKG-C', 'test_VTKG-C.sh'),
+        'WN18RR++': _recipe('WN18RR++', 'test_WN18RR++.sh'),
+        'FB15K237': _recipe('FB15K237', 'test_FB15K237.sh'),
+    }
+
     def __init__(
         self,
         num_nodes: int,
@@ -142,15 +131,15 @@ class VISTA(MultimodalKGEModel):
         emb_dropout: float = 0.9,
         vis_dropout: float = 0.4,
         txt_dropout: float = 0.1,
-        missing: str = 'token',
+        missing: str = 'mask',
         label_smoothing: float = 0.0,
         encoder: Optional[torch.nn.Module] = None,
         reciprocal: bool = True,
     ):
         check_positive('hidden_channels', hidden_channels)
-        if missing not in ('token', 'mask'):
+        if missing not in ('mask', 'token'):
             raise ValueError(f"Unknown missing-modality treatment "
-                             f"'{missing}' (choose from token, mask)")
+                             f"'{missing}' (choose from mask, token)")
         d = hidden_channels
         decoder = _MaskedSlotDecoder(d, heads, ffn_channels, dropout,
                                      num_decoder_layers)
@@ -197,8 +186,9 @@ class VISTA(MultimodalKGEModel):
         dims = {m: getattr(self, f'x_{m}').size(-1)
                 for m in self.feature_modalities}
         img, txt = 'image' in dims, 'text' in dims
-        self.ln_s = LayerNorm(d)  # Each LayerNorm is shared by entities
-        self.ln_v = LayerNorm(d) if img else None  # and relations.
+        self.ln_s = (LayerNorm(d) if self.use_structure else None)
+        self.ln_rs = LayerNorm(d)  # Structure: entities, relations apart.
+        self.ln_v = LayerNorm(d) if img else None
         self.ln_t = LayerNorm(d) if txt else None
         self.drop_s, self.drop_v = Dropout(emb_dropout), Dropout(vis_dropout)
         self.drop_t = Dropout(txt_dropout)
@@ -256,47 +246,64 @@ class VISTA(MultimodalKGEModel):
     def reset_parameters(self):
         if not hasattr(self, 'entity_encoder'):
             return  # Called by the base constructor.
-        torch.nn.init.xavier_uniform_(self.node_emb.weight)
-        torch.nn.init.xavier_uniform_(self.rel_emb.weight)
-        for mod in [self.ln_s, self.ln_v, self.ln_t, self.proj_t,
-                    self.proj_v, self.proj_rv]:
+        # The official init: Xavier-uniform on the (N, 1, d) and (R, 1, d)
+        # tables, on the projections (zero biases) and on the tokens.
+        for emb in (self.node_emb, self.rel_emb):
+            torch.nn.init.xavier_uniform_(emb.weight.unsqueeze(1))
+        for mod in [self.ln_s, self.ln_rs, self.ln_v, self.ln_t]:
             if mod is not None:
                 mod.reset_parameters()
-        if self.missing_token is not None:
-            torch.nn.init.normal_(self.missing_token, std=0.02)
+        for mod in [self.proj_t, self.proj_v, self.proj_rv]:
+            if mod is not None:
+                torch.nn.init.xavier_uniform_(mod.weight)
+                torch.nn.init.zeros_(mod.bias)
+        if self.missing_token is not None:  # Not official: as a token.
+            _xavier_token(self.missing_token)
         self.entity_encoder.reset_parameters()
         self.relation_encoder.reset_parameters()
         self.scorer.reset_parameters()
 
     # Tokens #################################################################
 
-    def _tokens(self, s: Tensor, feats: Dict[str, Tuple[Tensor, Tensor]],
-                proj_v: Optional[Linear]):
-        tokens, kinds, missing = [], [], []
+    def _tokens(self, s: Optional[Tensor],
+                feats: Dict[str, Tuple[Tensor, Tensor]],
+                proj_v: Optional[Linear], ln_s: LayerNorm):
+        r"""The tokens :obj:`[M, T, d]` after the CLS token, their type
+        positions, and the key-padding mask :obj:`[M, T]` (:obj:`None` if
+        nothing is hidden)."""
+        tokens, kinds, pad, fill = [], [], [], []
         if s is not None:
-            tokens.append(self.drop_s(self.ln_s(s)).unsqueeze(1))
+            tokens.append(self.drop_s(ln_s(s)).unsqueeze(1))
             kinds.append(0)
-            missing.append(torch.zeros_like(s[:, :1], dtype=torch.bool))
+            pad.append(torch.zeros_like(s[:, :1], dtype=torch.bool))
+            fill.append(pad[-1])
+        token = self.missing == 'token'
         if 'image' in feats:
             x, slots = feats['image']
             v = self.drop_v(self.ln_v(proj_v(x)))  # [M, k, d]
             tokens.append(v)
             kinds += [1] * x.size(1)
-            missing.append(~slots)
+            # Empty slots are hidden (official); with missing="token" an
+            # item without any image shows one learned token instead.
+            none = torch.zeros_like(slots)
+            if token:
+                none[:, 0] = ~slots.any(1)
+            pad.append(~slots & ~none)
+            fill.append(none)
         if 'text' in feats:
             x, has = feats['text']
             tokens.append(self.drop_t(self.ln_t(self.proj_t(x))).unsqueeze(1))
             kinds.append(2)
-            missing.append(~has.view(-1, 1))
+            miss = ~has.view(-1, 1)
+            pad.append(torch.zeros_like(miss) if token else miss)
+            fill.append(miss if token else torch.zeros_like(miss))
         x = torch.cat(tokens, dim=1)
-        missing = torch.cat(missing, dim=1)
-        if self.missing == 'mask':
-            return x, kinds, missing
-        if self.missing_token is None:  # No feature token at all.
-            return x, kinds, None
-        kind = torch.tensor(kinds, device=x.device)
-        fill = self.missing_token[(kind - 1).clamp(min=0)]  # [T, d]
-        return torch.where(missing.unsqueeze(-1), fill, x), kinds, None
+        pad, fill = torch.cat(pad, dim=1), torch.cat(fill, dim=1)
+        if bool(fill.any()):
+            kind = torch.tensor(kinds, device=x.device)
+            tok = self.missing_token[(kind - 1).clamp(min=0)]  # [T, d]
+            x = torch.where(fill.unsqueeze(-1), tok, x)
+        return x, kinds, (pad if bool(pad.any()) else None)
 
     def _slots(self, x: Tensor, has: Tensor, slots: Tensor) -> Tensor:
         # Image slots follow the rows of a shuffled image ablation.
@@ -328,11 +335,12 @@ class VISTA(MultimodalKGEModel):
         s = None
         if self.use_structure:
             s = self.structure(self.node_emb.weight)[0]
-        x, kinds, pad = self._tokens(s, self._entity_features(), self.proj_v)
+        x, kinds, pad = self._tokens(s, self._entity_features(), self.proj_v,
+                                     self.ln_s)
         ent = self.entity_encoder(x, kinds, pad)
         s = self.rel_emb.weight  # Relations always have their own token.
         x, kinds, pad = self._tokens(s, self._relation_features(),
-                                     self.proj_rv)
+                                     self.proj_rv, self.ln_rs)
         rel = self.relation_encoder(x, kinds, pad)
         ent, rel = self.refine(ent, rel)
         if self.reciprocal:  # Relation r + R: the head-slot query of r.

@@ -25,14 +25,15 @@ def test_experts_match_oracle(mm_data):
     model = small(mm_data, modalities=('structure', )).eval()
     adaptor = model.experts['structure']
     with torch.no_grad():
-        adaptor.temperature.copy_(torch.randn_like(adaptor.temperature))
+        adaptor.gate.normal_()  # Zero at initialisation, as published.
+        adaptor.bias.normal_()
     x = model.node_emb.weight[:5]
     rel = torch.tensor([0, 1, 2, 3, 4])
-    out, experts = adaptor(x, rel)
+    out, experts = adaptor(x, model.temperature[rel])
     expected_experts = torch.stack(
         [(x - adaptor.bias[k]) @ adaptor.weight[k].t() for k in range(3)], 1)
     assert torch.allclose(experts, expected_experts, atol=1e-6)
-    tau = torch.sigmoid(adaptor.temperature[rel]).view(-1, 1)
+    tau = torch.sigmoid(model.temperature[rel]).view(-1, 1)
     gate = torch.softmax(x @ adaptor.gate / tau, dim=-1)
     assert torch.allclose(out, (gate.unsqueeze(-1) * experts).sum(1),
                           atol=1e-6)
@@ -92,7 +93,11 @@ def test_relation_temperature_guides_query_side_only(mm_data):
     before = model.score_tails(h, r)
     encoded = model.encode()
     with torch.no_grad():
-        model.experts['text'].temperature[0] += 2.0
+        for adaptor in model.experts.values():
+            adaptor.gate.normal_()  # Zero gates ignore the temperature.
+        before = model.score_tails(h, r)
+        encoded = model.encode()
+        model.temperature[0] += 2.0
     after = model.score_tails(h, r)
     assert torch.equal(encoded[0], model.encode()[0])  # Candidates.
     assert not torch.equal(before[0], after[0])
@@ -190,19 +195,23 @@ def test_estimator_optimizer_is_checkpointed(mm_data):
 
 def test_mu_weights_the_bound(mm_data):
     h, r, t = triples(mm_data, 'train')
+    model = small(mm_data, mu=1.0, noisy_gating=False).eval()
+    with torch.no_grad():  # Experts far apart: a bound that shows.
+        for adaptor in model.experts.values():
+            adaptor.weight.normal_()
     losses = []
-    for mu in [0.0, 1.0]:
-        model = small(mm_data, mu=mu, noisy_gating=False).eval()
+    for mu in [0.0, 1.0]:  # The same model, with and without the bound.
+        model.mu = mu
         torch.manual_seed(1)
         with torch.no_grad():
             losses.append(float(model.loss(h, r, t)))
-    model = small(mm_data, mu=1.0, noisy_gating=False).eval()
     torch.manual_seed(1)
     queries = model._queries(torch.cat([h, t]),
                              torch.cat([r, r + model.num_relations]),
                              None)[2]
     with torch.no_grad():
         bound = model.mutual_information(model._pairs(queries))
+    assert abs(float(bound)) > 1e-4
     assert losses[1] == pytest.approx(losses[0] + float(bound), rel=1e-5)
 
 
@@ -210,10 +219,12 @@ def test_fine_tuned_features(mm_data):
     model = small(mm_data, modalities=('structure', 'text'))
     assert set(model.offset.keys()) == {'text'}
     x = model.inputs()['text']
+    has = model.has_text
+    fill = model.x_text[has].mean(0, keepdim=True)  # The mean text.
+    raw = torch.where(has.view(-1, 1), model.x_text, fill)
     expected = F.adaptive_avg_pool1d(
-        F.normalize(model.x_text, dim=-1).unsqueeze(1), 6).squeeze(1)
-    expected = expected * model.has_text.view(-1, 1)
-    assert torch.allclose(x, expected)
+        F.normalize(raw, dim=-1).unsqueeze(1), 6).squeeze(1)
+    assert not has.all() and torch.allclose(x, expected)
     frozen = small(mm_data, modalities=('structure', 'text'),
                    fine_tune=False)
     assert len(frozen.offset) == 0
