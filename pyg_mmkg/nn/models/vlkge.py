@@ -156,6 +156,8 @@ class VLKGE(MultimodalKGEModel):
         **scorer_kwargs (optional): Arguments of the scorer, *e.g.*
             :obj:`p_norm` or :obj:`margin`.
     """
+    #: The published training configurations per dataset
+    #: (:mod:`pyg_mmkg.train.recipes`; deviations in their :obj:`notes`).
     recipes = RECIPES
 
     def __init__(
