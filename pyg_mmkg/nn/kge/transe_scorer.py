@@ -1,3 +1,5 @@
+from typing import Optional
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -18,34 +20,68 @@ class TransEScorer(Scorer):
         f(h, r, t) = - {\left\| \frac{\mathbf{e}_h}{\|\mathbf{e}_h\|_p} +
         \mathbf{e}_r - \frac{\mathbf{e}_t}{\|\mathbf{e}_t\|_p} \right\|}_p
 
+    The defaults give exactly PyG's score. Optionally (*e.g.*, for the
+    VL-KGE variant :math:`\gamma - \| \bar{\mathbf{e}}_h +
+    \bar{\mathbf{e}}_r - \bar{\mathbf{e}}_t \|_1` with :math:`L_2`-
+    normalized :math:`\bar{\cdot}`), a margin :math:`\gamma` is added, the
+    normalization order differs from the distance order, and relations are
+    normalized too.
+
     1-N scoring uses :meth:`torch.cdist`, which for :math:`p = 2` computes
     distances via matrix products.
 
     Args:
-        p_norm (float, optional): The order :math:`p` of the normalization and
-            of the distance. (default: :obj:`1.0`)
+        p_norm (float, optional): The order :math:`p` of the distance (and of
+            the normalization unless :obj:`norm_p` is given).
+            (default: :obj:`1.0`)
+        margin (float, optional): The margin :math:`\gamma` added to the
+            negative distance. (default: :obj:`0.0`)
+        norm_p (float, optional): The order of the normalization of entity
+            (and relation) representations; :obj:`None` uses
+            :obj:`p_norm`. (default: :obj:`None`)
+        normalize_relations (bool, optional): Whether to normalize relation
+            representations as well. (default: :obj:`False`)
     """
-    def __init__(self, p_norm: float = 1.0):
+    def __init__(self, p_norm: float = 1.0, margin: float = 0.0,
+                 norm_p: Optional[float] = None,
+                 normalize_relations: bool = False):
         super().__init__()
         self.p_norm = p_norm
+        self.margin = margin
+        self.norm_p = norm_p
+        self.normalize_relations = normalize_relations
 
     def _normalize(self, x: Tensor) -> Tensor:
-        return F.normalize(x, p=self.p_norm, dim=-1)
+        p = self.p_norm if self.norm_p is None else self.norm_p
+        return F.normalize(x, p=p, dim=-1)
+
+    def _rel(self, rel: Tensor) -> Tensor:
+        return self._normalize(rel) if self.normalize_relations else rel
 
     def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
         head, tail = self._normalize(head), self._normalize(tail)
-        return -((head + rel) - tail).norm(p=self.p_norm, dim=-1)
+        dist = ((head + self._rel(rel)) - tail).norm(p=self.p_norm, dim=-1)
+        return self.margin - dist
 
     def score_tails(self, head: Tensor, rel: Tensor,
                     tail_all: Tensor) -> Tensor:
-        query = self._normalize(head) + rel
-        return -torch.cdist(query, self._normalize(tail_all), p=self.p_norm)
+        query = self._normalize(head) + self._rel(rel)
+        return self.margin - torch.cdist(query, self._normalize(tail_all),
+                                         p=self.p_norm)
 
     def score_heads(self, rel: Tensor, tail: Tensor,
                     head_all: Tensor) -> Tensor:
         # ||h + r - t|| = ||h - (t - r)||:
-        query = self._normalize(tail) - rel
-        return -torch.cdist(query, self._normalize(head_all), p=self.p_norm)
+        query = self._normalize(tail) - self._rel(rel)
+        return self.margin - torch.cdist(query, self._normalize(head_all),
+                                         p=self.p_norm)
 
     def extra_repr(self) -> str:
-        return f'p_norm={self.p_norm}'
+        out = f'p_norm={self.p_norm}'
+        if self.margin != 0.0:
+            out += f', margin={self.margin}'
+        if self.norm_p is not None:
+            out += f', norm_p={self.norm_p}'
+        if self.normalize_relations:
+            out += ', normalize_relations=True'
+        return out

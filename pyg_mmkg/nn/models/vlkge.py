@@ -8,6 +8,7 @@ from torch.nn import Identity, Linear, ModuleDict, Parameter
 
 from pyg_mmkg.nn.kge import (ComplExScorer, DistMultScorer, RotatEScorer,
                              Scorer, TransEScorer)
+from pyg_mmkg.nn.models._vlkge_recipes import RECIPES
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      build_encoder, features_from_data,
                                      seen_in_train)
@@ -19,20 +20,33 @@ SCORERS = {
     'complex': ComplExScorer,
     'rotate': RotatEScorer,
 }
+# The scorer arguments of the official models (vlkge/models/transe.py and
+# rotate.py; configs: p_norm 1, normalize_relations true, margin 12):
+OFFICIAL_SCORER_KWARGS = {
+    'transe': dict(p_norm=1.0, norm_p=2.0, normalize_relations=True,
+                   margin=12.0),
+    'rotate': dict(margin=12.0),
+}
 FUSIONS = ('average', 'weighted', 'sum')
+LAYOUTS = ('official', 'split')
+UNSEEN_STRUCTURE = ('count', 'exclude')
 
 
 def resolve_scorer(scorer: Union[str, Scorer], **kwargs: Any) -> Scorer:
     r"""Returns a :class:`~pyg_mmkg.nn.kge.Scorer` from its name
     (:obj:`"transe"`, :obj:`"distmult"`, :obj:`"complex"`,
-    :obj:`"rotate"`) or the scorer itself."""
+    :obj:`"rotate"`) or the scorer itself. A name gets the arguments of the
+    official VL-KGE models (TransE: margin 12, :math:`L_1` distance of
+    :math:`L_2`-normalized entities and relations; RotatE: margin 12),
+    which :obj:`kwargs` override."""
     if isinstance(scorer, Scorer):
         return scorer
-    cls = SCORERS.get(str(scorer).lower())
+    name = str(scorer).lower()
+    cls = SCORERS.get(name)
     if cls is None:
         raise ValueError(f"Unknown scorer '{scorer}' (choose from "
                          f"{', '.join(SCORERS)} or pass a Scorer)")
-    return cls(**kwargs)
+    return cls(**{**OFFICIAL_SCORER_KWARGS.get(name, {}), **kwargs})
 
 
 class VLKGE(MultimodalKGEModel):
@@ -46,32 +60,67 @@ class VLKGE(MultimodalKGEModel):
 
     .. math::
         \mathbf{e}_i = \frac{s_i \mathbf{e}^s_i + \sum_m a_{im}
-        \mathbf{P}_m \mathbf{x}^m_i}{s_i + \sum_m a_{im}}
+        \mathbf{P}_m \mathbf{x}^m_i}{c_i + \sum_m a_{im}}
 
     where :math:`a_{im} \in \{0, 1\}` tells whether entity :math:`i` has
-    modality :math:`m`, and :math:`s_i = 1` unless :obj:`inductive=True`
-    and :math:`i` never occurs in a training triple, in which case its
-    (untrained) structural embedding is dropped and :math:`i` is represented
-    by its features alone. Any :class:`~pyg_mmkg.nn.kge.Scorer` (TransE,
-    DistMult, ComplEx, RotatE) scores the fused representations; the
-    published loss (:meth:`training_loss`, :meth:`loss`) is the logistic
-    loss over positives and sampled negatives.
+    modality :math:`m`. :math:`s_i = c_i = 1`, except with
+    :obj:`inductive=True` for an entity :math:`i` that occurs in no
+    training triple: its (untrained) structural embedding is zeroed
+    (:math:`s_i = 0`) but still counted in the divisor (:math:`c_i = 1`,
+    official), or left out of it with :obj:`unseen_structure="exclude"`
+    (:math:`c_i = 0`). The two divisors rank unseen candidates differently
+    against seen ones (with DistMult, an unseen entity with text and image
+    scores :math:`3/2` times higher under :obj:`"exclude"`), so they are
+    not equivalent.
 
-    .. note::
-        The official code filters head and tail queries with one map keyed
-        by (entity, relation) that merges both directions, which removes
-        too many candidates; :func:`pyg_mmkg.evaluation.evaluate` filters
-        each side with its own index. The divisor of the fusion also leaves
-        out dropped structural embeddings of unseen entities (the official
-        code zeroes them but still counts them), which only rescales them.
+    Any :class:`~pyg_mmkg.nn.kge.Scorer` (TransE, DistMult, ComplEx, RotatE)
+    scores the fused representations. For the complex-valued ComplEx and
+    RotatE, the fused vector is the **real part** only, of size
+    :obj:`hidden_channels` (the rank; 768 = CLIP's feature size in the
+    paper, hence no projection), and the imaginary part is a separate
+    structural table that is not fused (official layout;
+    :obj:`complex_layout="split"` instead fuses features into both halves
+    of a rank-:obj:`hidden_channels` vector, *i.e.* at half the rank for
+    the same feature size). Scorers given by name use the official
+    arguments: TransE :math:`12 - \|\bar{\mathbf{e}}_h + \bar{\mathbf{r}} -
+    \bar{\mathbf{e}}_t\|_1` with :math:`L_2`-normalized
+    :math:`\bar{\cdot}`, RotatE with margin 12. The published loss
+    (:meth:`training_loss`, :meth:`loss`) is the logistic loss over
+    positives and sampled negatives; :attr:`recipes` holds the published
+    training configurations.
+
+    Deviations from the official code (thefth/vl-kge @ c78994e):
+
+    * Evaluation: the official code filters head and tail queries with one
+      map keyed by (entity, relation) that merges both directions, which
+      removes too many candidates, and breaks ties by entity index;
+      :func:`pyg_mmkg.evaluation.evaluate` filters each side with its own
+      index and uses realistic ties.
+    * Negatives (:class:`~pyg_mmkg.train.Trainer`): the official sampler
+      rejects corruptions found in train, validation *and* test triples;
+      the library filters against training triples only. The side to
+      corrupt is drawn per negative, not per positive.
+    * Missing modalities always use per-entity masks (the official
+      :obj:`modality_asymmetry=True` path); with every modality present
+      (WN9-IMG) both paths agree.
+    * With :obj:`inductive=True`, ComplEx/RotatE zero the imaginary row of
+      unseen entities as well; the official inductive (WikiArt) models
+      build the imaginary part from a text-indexed table and a gated
+      projection of the real part instead, which is not implemented.
+    * The :obj:`"structure"` ablation of :meth:`ablate` also ablates the
+      imaginary table. Without :obj:`"structure"` among the modalities the
+      imaginary table is still trained, as in the official code.
+    * Relation-name features, residual adapters, shared projections and
+      concatenation fusion are not implemented.
 
     Args:
         num_nodes (int): The number of entities.
         num_relations (int): The number of relations.
-        hidden_channels (int): The embedding size :math:`d` (entity
+        hidden_channels (int): The embedding size :math:`d`: the size of
+            fused entity vectors, and the rank of ComplEx/RotatE (entity
             representations have :obj:`scorer.entity_dim(d)` entries).
-        scorer (str or Scorer, optional): The scoring function.
-            (default: :obj:`"distmult"`)
+        scorer (str or Scorer, optional): The scoring function (see
+            :func:`resolve_scorer`). (default: :obj:`"distmult"`)
         modalities (Sequence[str], optional): The modalities to fuse.
             (default: :obj:`("structure", "text", "image")`)
         features (Dict[str, Tuple[Tensor, Tensor]], optional): Per feature
@@ -83,13 +132,21 @@ class VLKGE(MultimodalKGEModel):
             (default: :obj:`"average"`)
         project (bool, optional): Whether to learn a bias-free projection
             of the features; :obj:`None` projects only when the feature size
-            differs from the entity size. (default: :obj:`None`)
+            differs from the fused size. (default: :obj:`None`)
         normalize (bool, optional): L2-normalise each modality before the
             fusion. (default: :obj:`False`)
         seen_mask (torch.Tensor, optional): Boolean :obj:`[N]` mask of the
             entities with a trained structural embedding (see
             :meth:`from_data` with :obj:`inductive=True`). (default:
             :obj:`None`, all)
+        unseen_structure (str, optional): Whether the zeroed structural
+            embedding of an entity outside :obj:`seen_mask` is still counted
+            in the divisor of the average (:obj:`"count"`, official) or not
+            (:obj:`"exclude"`). (default: :obj:`"count"`)
+        complex_layout (str, optional): For ComplEx/RotatE, :obj:`"official"`
+            (features fused into the real part, separate imaginary table) or
+            :obj:`"split"` (features fused into both halves).
+            (default: :obj:`"official"`)
         encoder (torch.nn.Module, optional): A relational encoder applied to
             the fused entity representations. (default: :obj:`None`)
         reciprocal (bool, optional): Learn inverse relations.
@@ -99,6 +156,10 @@ class VLKGE(MultimodalKGEModel):
         **scorer_kwargs (optional): Arguments of the scorer, *e.g.*
             :obj:`p_norm` or :obj:`margin`.
     """
+    #: The published training configurations per dataset
+    #: (:mod:`pyg_mmkg.train.recipes`; deviations in their :obj:`notes`).
+    recipes = RECIPES
+
     def __init__(
         self,
         num_nodes: int,
@@ -111,6 +172,8 @@ class VLKGE(MultimodalKGEModel):
         project: Optional[bool] = None,
         normalize: bool = False,
         seen_mask: Optional[Tensor] = None,
+        unseen_structure: str = 'count',
+        complex_layout: str = 'official',
         encoder: Optional[torch.nn.Module] = None,
         reciprocal: bool = False,
         sparse: bool = False,
@@ -119,14 +182,25 @@ class VLKGE(MultimodalKGEModel):
         scorer = resolve_scorer(scorer, **scorer_kwargs)
         super().__init__(num_nodes, num_relations, hidden_channels, scorer,
                          sparse, reciprocal)
-        if fusion not in FUSIONS:
-            raise ValueError(f"Unknown fusion '{fusion}' (choose from "
-                             f"{', '.join(FUSIONS)})")
+        for name, value, choices in [('fusion', fusion, FUSIONS),
+                                     ('unseen_structure', unseen_structure,
+                                      UNSEEN_STRUCTURE),
+                                     ('complex_layout', complex_layout,
+                                      LAYOUTS)]:
+            if value not in choices:
+                raise ValueError(f"Unknown {name} '{value}' (choose from "
+                                 f"{', '.join(choices)})")
         self._init_multimodal(modalities, features, encoder)
         if len(self.active_modalities) == 0:
             raise ValueError('VLKGE needs at least one modality')
         self.fusion, self.normalize = fusion, normalize
-        dim = scorer.entity_dim(hidden_channels)
+        self.unseen_structure = unseen_structure
+        self.complex_layout = complex_layout
+        # Official layout: features are fused into the real table only.
+        self.real_only = (self.node_emb_im is not None
+                          and complex_layout == 'official')
+        dim = (self.node_emb.embedding_dim if self.real_only else
+               scorer.entity_dim(hidden_channels))
         self.proj = ModuleDict()
         for m in self.feature_modalities:
             in_dim = self.feature_dim(m)
@@ -134,7 +208,7 @@ class VLKGE(MultimodalKGEModel):
                 self.proj[m] = Linear(in_dim, dim, bias=False)
             elif in_dim != dim:
                 raise ValueError(f"'{m}' features have {in_dim} channels but "
-                                 f"entities {dim}; set 'project=True'")
+                                 f"fused vectors {dim}; set 'project=True'")
             else:
                 self.proj[m] = Identity()
         num_parts = len(self.active_modalities)
@@ -143,21 +217,24 @@ class VLKGE(MultimodalKGEModel):
         if seen_mask is None:
             seen_mask = torch.ones(num_nodes, dtype=torch.bool)
         self.register_buffer('seen_mask', seen_mask.view(-1).bool().clone())
-        for emb in [self.node_emb, self.node_emb_im]:
-            if emb is not None:
-                emb.requires_grad_(self.use_structure)
+        self.node_emb.requires_grad_(self.use_structure)
+        if self.node_emb_im is not None:
+            self.node_emb_im.requires_grad_(self.use_structure
+                                            or self.real_only)
         self.reset_parameters()
 
     @classmethod
     def from_data(cls, data: Any, hidden_channels: int = 64,
                   modalities: Sequence[str] = ('structure', 'text', 'image'),
-                  inductive: bool = True, encoder: Any = None,
+                  inductive: bool = False, encoder: Any = None,
                   encoder_kwargs: Optional[Dict[str, Any]] = None,
                   **kwargs: Any) -> 'VLKGE':
         r"""Builds the model for the knowledge graph :obj:`data` with the
         entity features of :obj:`modalities` as frozen buffers. With
-        :obj:`inductive=True`, entities absent from the training triples
-        are scored from their features only. :obj:`encoder` may be
+        :obj:`inductive=True` (as in the official WikiArt configurations;
+        the WN9-IMG ones use :obj:`False`), entities absent from the
+        training triples get no structural embedding and are scored from
+        their features (see :obj:`unseen_structure`). :obj:`encoder` may be
         :obj:`"rgcn"`, :obj:`"compgcn"` or a module (training graph only).
         """
         from pyg_mmkg.data import num_entities, num_relations
@@ -188,13 +265,20 @@ class VLKGE(MultimodalKGEModel):
         self.scorer.reset_parameters()
 
     def encode(self) -> Encoded:
-        parts, masks = [], []
+        parts, masks, imag = [], [], None
+        seen = self.seen_mask
         if self.use_structure:
+            # [Re | Im] of complex-valued scorers: ablated together.
             ent_s = self._embed(self.node_emb, self.node_emb_im, None)
-            seen = self.seen_mask
-            ent_s, seen = self.structure(ent_s * seen.unsqueeze(-1), seen)
+            count = (seen if self.unseen_structure == 'exclude' else
+                     torch.ones_like(seen))
+            ent_s, count = self.structure(ent_s * seen.unsqueeze(-1), count)
+            if self.real_only:
+                ent_s, imag = ent_s.chunk(2, dim=-1)
             parts.append(ent_s)
-            masks.append(seen)
+            masks.append(count)
+        elif self.real_only:
+            imag = self.node_emb_im.weight * seen.unsqueeze(-1)
         for m in self.feature_modalities:
             x, mask = self.feature(m)
             parts.append(self.proj[m](x))
@@ -211,6 +295,8 @@ class VLKGE(MultimodalKGEModel):
         else:
             weight = mask
         ent = (weight.unsqueeze(-1) * x).sum(1)
+        if imag is not None:
+            ent = torch.cat([ent, imag], dim=-1)
         rel = self._embed(self.rel_emb, self.rel_emb_im, None)
         return self.refine(ent, rel)
 
@@ -238,4 +324,6 @@ class VLKGE(MultimodalKGEModel):
                 f'num_relations={self.num_relations}, '
                 f'hidden_channels={self.hidden_channels}, '
                 f'scorer={self.scorer}, fusion={self.fusion}, '
-                f'{self._extra_repr_args()})')
+                + (f'complex_layout={self.complex_layout}, '
+                   if self.node_emb_im is not None else '')
+                + f'{self._extra_repr_args()})')
