@@ -77,7 +77,9 @@ class TrainConfig:
             keeps all. (default: :obj:`None`)
         model (str): Model name resolved by
             :func:`pyg_mmkg.train.get_model`. (default: :obj:`"complex"`)
-        dim (int): :obj:`hidden_channels` of the model. (default: :obj:`128`)
+        dim (int, optional): :obj:`hidden_channels` of the model;
+            :obj:`None` lets the model choose (*e.g.* VL-KGE's rank is the
+            size of its features). (default: :obj:`128`)
         model_kwargs (dict): Further model arguments. (default: :obj:`{}`)
         recipe (str): :obj:`"published"` starts from the model's published
             training recipe (see :mod:`pyg_mmkg.train.recipes`): every
@@ -167,7 +169,7 @@ class TrainConfig:
     root: Optional[str] = None
     modalities: Optional[List[str]] = None
     model: str = 'complex'
-    dim: int = 128
+    dim: Optional[int] = 128
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
     recipe: str = 'published'
     regime: str = 'kvsall'
@@ -227,9 +229,12 @@ class TrainConfig:
                 raise ValueError(f"Loss '{self.loss}' ({_flag('loss')}) does "
                                  f"not fit regime '{self.regime}' (choose "
                                  f"from {', '.join(valid)})")
-        for name in ['dim', 'num_negatives', 'epochs', 'batch_size',
+        for name in ['num_negatives', 'epochs', 'batch_size',
                      'eval_every', 'eval_batch_size']:
             _check(self, name, int, lambda v: v >= 1, 'a positive integer')
+        _check(self, 'dim', int, lambda v: v >= 1,
+               "a positive integer or None (the model's own default)",
+               optional=True)
         _check(self, 'seed', int, lambda v: v >= 0, 'an integer >= 0')
         _check(self, 'min_epochs', int, lambda v: v >= 0, 'an integer >= 0')
         _check(self, 'patience', int, lambda v: v >= 1,

@@ -71,7 +71,7 @@ def build_model(config: TrainConfig, data: Any) -> torch.nn.Module:
     r"""Builds :obj:`config.model` for :obj:`data` (reciprocal relations for
     the 1-N regimes)."""
     from pyg_mmkg.train.registry import get_model
-    kwargs = dict(hidden_channels=config.dim)
+    kwargs = {} if config.dim is None else dict(hidden_channels=config.dim)
     if config.reciprocal:
         kwargs['reciprocal'] = True
     if config.modalities is not None:
@@ -168,7 +168,8 @@ def config_for_model(config: TrainConfig, model: Any) -> TrainConfig:
     arguments = dict(spec['arguments'])
     changes: dict = {'model': spec['name'] or spec['class']}
     if 'hidden_channels' in arguments:
-        changes['dim'] = int(arguments.pop('hidden_channels'))
+        dim = arguments.pop('hidden_channels')
+        changes['dim'] = None if dim is None else int(dim)
     if 'modalities' in arguments:
         modalities = arguments.pop('modalities')
         changes['modalities'] = (None if modalities is None else

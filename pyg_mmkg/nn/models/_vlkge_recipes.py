@@ -12,7 +12,7 @@ WN9_IMG = Recipe(
          filtered_negatives=True, loss='softplus', label_smoothing=0.0,
          regularizer='none', optimizer='adagrad', lr=0.1, weight_decay=0.0,
          scheduler='none', epochs=200, batch_size=512, eval_every=1,
-         patience=50, metric='mrr', dim=768,
+         patience=50, metric='mrr', dim=None,
          model_kwargs=dict(inductive=False)),
     source=(f'{_REPO} vlkge/configs/wn9_img/*_clip.yaml, '
             'vlkge/scripts/train.py, vlkge/helpers.py'),
@@ -23,9 +23,11 @@ WN9_IMG = Recipe(
         'directions); the library filters against training triples only, '
         'the leak-free protocol. The official coin picks the corrupted side '
         'once per positive, the library once per negative. RotatE\'s config '
-        'sets no patience (train.py default: none); the others 50. dim 768 '
-        '= the CLIP feature size (identity projection there); other feature '
-        'sizes get a learned projection.'))
+        'sets no patience (train.py default: none); the others 50. dim None: '
+        'the rank is the feature size (768 with the official CLIP features), '
+        'so features enter the real part without a projection, as in the '
+        'official code; an explicit --dim of another size adds a learned '
+        'projection.'))
 
 _WIKIART_NOTES = (
     'Not expressible here and left out: per-relation candidate negatives '

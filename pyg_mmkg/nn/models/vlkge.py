@@ -224,7 +224,7 @@ class VLKGE(MultimodalKGEModel):
         self.reset_parameters()
 
     @classmethod
-    def from_data(cls, data: Any, hidden_channels: int = 64,
+    def from_data(cls, data: Any, hidden_channels: Optional[int] = None,
                   modalities: Sequence[str] = ('structure', 'text', 'image'),
                   inductive: bool = False, encoder: Any = None,
                   encoder_kwargs: Optional[Dict[str, Any]] = None,
@@ -236,8 +236,15 @@ class VLKGE(MultimodalKGEModel):
         training triples get no structural embedding and are scored from
         their features (see :obj:`unseen_structure`). :obj:`encoder` may be
         :obj:`"rgcn"`, :obj:`"compgcn"` or a module (training graph only).
+        Without :obj:`hidden_channels`, the rank is the size of the first
+        feature modality present (as the official code, where it is the
+        CLIP feature size: no projection), or 64 without features.
         """
         from pyg_mmkg.data import num_entities, num_relations
+        features = features_from_data(data, modalities)
+        if hidden_channels is None:
+            sizes = [x.size(-1) for x, _ in features.values()]
+            hidden_channels = int(sizes[0]) if sizes else 64
         scorer = resolve_scorer(kwargs.pop('scorer', 'distmult'),
                                 **kwargs.pop('scorer_kwargs', {}))
         encoder = build_encoder(encoder, data,
@@ -245,7 +252,7 @@ class VLKGE(MultimodalKGEModel):
                                 **(encoder_kwargs or {}))
         return cls(num_entities(data), num_relations(data), hidden_channels,
                    scorer=scorer, modalities=modalities,
-                   features=features_from_data(data, modalities),
+                   features=features,
                    seen_mask=seen_in_train(data) if inductive else None,
                    encoder=encoder, **kwargs)
 

@@ -128,7 +128,8 @@ def test_transe_official_score(mm_data):
 
 def test_recipes_match_official_configs():
     # thefth/vl-kge@c78994e vlkge/configs/wn9_img/distmult_clip.yaml (and
-    # complex/transe): embedding_dim 768, epochs 200, batch_size 512, lr
+    # complex/transe): embedding_dim 768 (= the CLIP feature size: dim None
+    # takes the feature size), epochs 200, batch_size 512, lr
     # 0.1, num_neg_samples 100, patience 50, inductive false,
     # use_scheduler false; train.py: evaluate_every 1; helpers.py get_model:
     # torch.optim.Adagrad; compute_logistic_loss: mean softplus(-y * s).
@@ -138,7 +139,7 @@ def test_recipes_match_official_configs():
         assert (config['epochs'], config['batch_size'], config['lr'],
                 config['num_negatives'], config['patience'],
                 config['eval_every'], config['dim']) == (200, 512, 0.1, 100,
-                                                         50, 1, 768)
+                                                         50, 1, None)
         assert (config['optimizer'], config['loss'], config['regime'],
                 config['scheduler']) == ('adagrad', 'softplus', 'slcwa',
                                          'none')
@@ -163,3 +164,8 @@ def test_recipe_builds_the_official_model(mm_data):
     model = build_model(config, mm_data)
     assert model.seen_mask.all() and model.hidden_channels == 8
     assert isinstance(model.scorer, DistMultScorer)
+    # The recipe's own rank is the feature size: no projection.
+    model = build_model(TrainConfig(model='vlkge', **recipe.config), mm_data)
+    size = mm_data['entity'].x_text.size(-1)
+    assert model.hidden_channels == size
+    assert all(isinstance(p, torch.nn.Identity) for p in model.proj.values())
