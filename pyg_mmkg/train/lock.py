@@ -46,11 +46,11 @@ class RunDirLock:
         another run holds it."""
         if self._fd is not None or fcntl is None:
             return self
-        from pyg_mmkg.data.io import _write_error_message
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
+            from pyg_mmkg.data.io import _write_error_message
             message = _write_error_message(e, str(self.path),
                                            str(self.run_dir))
             if message is None:
