@@ -334,8 +334,8 @@ def feature_dict_to_tensor(
             raise RawFormatError(real, None, f"feature of {quote(key)} has "
                                  f"dimension {d}, others have {dim}")
         if not torch.isfinite(value).all():
-            raise RawFormatError(real, None, f"feature of {quote(key)} contains "
-                                 f"NaN or inf values")
+            raise RawFormatError(real, None, f"feature of {quote(key)} "
+                                 f"contains NaN or inf values")
         if multi:
             if selection == 'vista' and value.size(0) > 1:
                 from pyg_mmkg.features.pipeline import vista_scores

@@ -230,7 +230,7 @@ class MMKGDataset(InMemoryDataset):
                     f"have changed or the download is corrupt.")
         os.replace(path, osp.join(self.raw_dir, name))
 
-    # -- safe loading ----------------------------------------------------------
+    # -- safe loading --------------------------------------------------------
     def _process(self) -> None:
         # PyG's Dataset._process, with pre_transform.pt / pre_filter.pt read
         # by safe_torch_load instead of torch.load(weights_only=False).
