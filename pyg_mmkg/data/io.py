@@ -151,7 +151,7 @@ def read_id_map(path: str, sep: Optional[str] = None) -> List[str]:
         if names[idx] is not None:
             raise RawFormatError(path, i, f'id {idx} assigned twice')
         if name in first:
-            raise RawFormatError(path, i, f"name '{name}' listed twice "
+            raise RawFormatError(path, i, f"name {quote(name)} listed twice "
                                  f"(line {first[name][0]} gives it id "
                                  f"{first[name][1]}, this line id {idx}): "
                                  f"one entity would become two")

@@ -114,7 +114,7 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
                          f"cannot be rebuilt from its record: "
                          f"{'; '.join(spec['problems'])}. Build it as it "
                          f"was built and load "
-                         f"'{path}' with torch.load(..., weights_only=True)")
+                         f"load_checkpoint('{path}')['model'] into it")
     if data is None:
         if config.dataset is None:
             raise ValueError(
