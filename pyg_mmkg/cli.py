@@ -463,8 +463,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         torch.set_num_threads(threads)
     try:
         return _COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError, FileExistsError,
-            ImportError) as e:
+    except (ValueError, OSError, ImportError) as e:
+        # OSError: also a full disk, a read-only or locked run directory.
         print(f'error: {e}', file=sys.stderr)
         return 1
 

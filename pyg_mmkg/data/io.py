@@ -7,6 +7,7 @@ for), and CRLF or bare-CR line endings are accepted.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import os.path as osp
@@ -26,7 +27,29 @@ __all__ = [
     'read_image_index',
     'atomic_path',
     'atomic_save',
+    'shorten',
+    'quote',
 ]
+
+
+def shorten(text, limit: int = 200) -> str:
+    r"""Returns :obj:`text` as a string of at most :obj:`limit` characters
+    plus a note of how many were left out, so that an error message never
+    quotes a huge line or value in full."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f'{text[:limit]}... [{len(text) - limit} more characters]'
+
+
+def quote(text, limit: int = 200) -> str:
+    r""":func:`repr` of :obj:`text` cut to :obj:`limit` characters (see
+    :func:`shorten`); every error that quotes a line or name uses it."""
+    text = str(text)
+    if len(text) <= limit:
+        return repr(text)
+    return (f'{text[:limit]!r}... [{len(text) - limit} more '
+            f'characters]')
 
 
 class RawFormatError(ValueError):
@@ -86,7 +109,7 @@ def read_list(path: str) -> List[str]:
     for i, line in iter_lines(path):
         name = line.strip()
         if name in seen:
-            raise RawFormatError(path, i, f"duplicate name '{name}' "
+            raise RawFormatError(path, i, f"duplicate name {quote(name)} "
                                  f"(first on line {seen[name]})")
         seen[name] = i
         names.append(name)
@@ -114,7 +137,7 @@ def read_id_map(path: str, sep: Optional[str] = None) -> List[str]:
             parts = line.strip().rsplit(sep, 1)
         if len(parts) != 2 or not parts[1].strip().lstrip('-').isdigit():
             raise RawFormatError(path, i, f"expected 'name id', got "
-                                 f"{line.strip()!r}")
+                                 f"{quote(line.strip())}")
         pairs.append((i, parts[0].strip(), int(parts[1])))
     n = len(pairs)
     if count is not None and count != n:
@@ -128,7 +151,7 @@ def read_id_map(path: str, sep: Optional[str] = None) -> List[str]:
         if names[idx] is not None:
             raise RawFormatError(path, i, f'id {idx} assigned twice')
         if name in first:
-            raise RawFormatError(path, i, f"name '{name}' listed twice "
+            raise RawFormatError(path, i, f"name {quote(name)} listed twice "
                                  f"(line {first[name][0]} gives it id "
                                  f"{first[name][1]}, this line id {idx}): "
                                  f"one entity would become two")
@@ -197,7 +220,7 @@ def read_triples(
         if len(parts) != 3:
             raise RawFormatError(
                 path, i, f'expected 3 columns ({order}), found '
-                f'{len(parts)}: {line!r}')
+                f'{len(parts)}: {quote(line)}')
         out.append((parts[pos['h']], parts[pos['r']], parts[pos['t']]))
         lines.append(i)
     if count is not None and count != len(out):
@@ -239,7 +262,7 @@ def read_image_index(path: str,
         else:
             raise ValueError(f"Unknown image index format '{fmt}'")
         if known is not None and key not in known:
-            raise RawFormatError(path, i, f"unknown entity '{key}'")
+            raise RawFormatError(path, i, f"unknown entity {quote(key)}")
         out.setdefault(key, []).extend(images)
     return out
 
@@ -252,14 +275,17 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
     write; once the block ends, the file is flushed to disk, given the
     umask's permissions and moved onto :obj:`path` with :func:`os.replace`.
     If the block (or the move) fails, the temporary file is removed and
-    :obj:`path` keeps its previous content."""
+    :obj:`path` keeps its previous content. A full disk, a read-only file
+    system or a missing permission raises an :class:`OSError` whose message
+    says so and names :obj:`path`."""
     path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                               suffix='.tmp', dir=folder)
-    os.close(fd)
+    tmp = None
     try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
+                                   suffix='.tmp', dir=folder)
+        os.close(fd)
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -270,11 +296,33 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
+    except BaseException as e:
+        if tmp is not None and osp.exists(tmp):
             os.remove(tmp)
+        message = _write_error_message(e, path, folder)
+        if message is not None:
+            raise OSError(e.errno, message) from e
         raise
     _fsync_dir(folder)
+
+
+_WRITE_ERRORS = {
+    errno.ENOSPC: 'no space left on the device holding {folder}',
+    errno.EDQUOT: 'disk quota exceeded on the device holding {folder}',
+    errno.EROFS: '{folder} is on a read-only file system',
+    errno.EACCES: 'permission denied in {folder}',
+    errno.EPERM: 'operation not permitted in {folder}',
+}
+
+
+def _write_error_message(e: BaseException, path: str,
+                         folder: str) -> Optional[str]:
+    if not isinstance(e, OSError) or e.errno not in _WRITE_ERRORS:
+        return None
+    reason = _WRITE_ERRORS[e.errno].format(folder=repr(folder))
+    kept = ('its previous version is kept' if osp.exists(path) else
+            'nothing was written')
+    return f'Cannot write {path!r}: {reason} ({kept})'
 
 
 def _fsync_dir(folder: str) -> None:

@@ -36,8 +36,9 @@ from torch_geometric.data import HeteroData
 from pyg_mmkg.data.contract import ENTITY, RELATION, make_kg_data
 from pyg_mmkg.data.align import align_keys
 from pyg_mmkg.data.overlap import SplitOverlapError
-from pyg_mmkg.data.io import (RawFormatError, read_id_map, read_list,
-                              read_text_map, read_triples, resolve)
+from pyg_mmkg.data.io import (RawFormatError, quote, read_id_map, read_list,
+                              read_text_map, read_triples, resolve,
+                              shorten)
 
 __all__ = ['LAYOUTS', 'detect_layout', 'read_kg_folder',
            'load_vista_features', 'feature_dict_to_tensor']
@@ -150,7 +151,8 @@ def _to_ids(path: str, rows: List[Tuple[str, str, str]], lines: List[int],
                 ti = ent[t] if t in ent else _unknown('entity', t)
                 ri = rel[r] if r in rel else _unknown('relation', r)
         except ValueError as e:
-            raise RawFormatError(path, line, f'non-integer id ({e})') from e
+            raise RawFormatError(path, line,
+                                 f'non-integer id ({shorten(e)})') from None
         except KeyError as e:
             raise RawFormatError(path, line, e.args[0]) from None
         out[0].append(hi)
@@ -160,7 +162,7 @@ def _to_ids(path: str, rows: List[Tuple[str, str, str]], lines: List[int],
 
 
 def _unknown(kind: str, name: str):
-    raise KeyError(f"unknown {kind} '{name}' (not in the {kind} list)")
+    raise KeyError(f"unknown {kind} {quote(name)} (not in the {kind} list)")
 
 
 def read_kg_folder(folder: str, layout: str = 'auto',
@@ -304,7 +306,8 @@ def feature_dict_to_tensor(
     try:
         feats = torch.load(real, map_location='cpu', weights_only=True)
     except Exception as e:  # corrupt or truncated pickle/zip
-        raise RawFormatError(real, None, f'cannot load features ({e})')
+        raise RawFormatError(real, None,
+                             f'cannot load features ({shorten(e)})')
     if not isinstance(feats, dict):
         raise RawFormatError(real, None, f'expected a dict name -> tensor, '
                              f'got {type(feats).__name__}')
@@ -320,19 +323,19 @@ def feature_dict_to_tensor(
             value = value.unsqueeze(0)
         if value.dim() != (2 if multi else 1) and not (
                 not multi and value.dim() == 2 and value.size(0) == 1):
-            raise RawFormatError(real, None, f"feature of '{key}' has shape "
-                                 f"{tuple(value.shape)}")
+            raise RawFormatError(real, None, f"feature of {quote(key)} has "
+                                 f"shape {tuple(value.shape)}")
         if not multi:
             value = value.flatten()
         d = value.size(-1)
         if dim is None:
             dim = d
         elif d != dim:
-            raise RawFormatError(real, None, f"feature of '{key}' has "
+            raise RawFormatError(real, None, f"feature of {quote(key)} has "
                                  f"dimension {d}, others have {dim}")
         if not torch.isfinite(value).all():
-            raise RawFormatError(real, None, f"feature of '{key}' contains "
-                                 f"NaN or inf values")
+            raise RawFormatError(real, None, f"feature of {quote(key)} "
+                                 f"contains NaN or inf values")
         if multi:
             if selection == 'vista' and value.size(0) > 1:
                 from pyg_mmkg.features.pipeline import vista_scores

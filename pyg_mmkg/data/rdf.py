@@ -8,7 +8,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
+from pyg_mmkg.data._rdf_guard import (DEFAULT_MAX_BYTES, check_jsonld,
+                                      check_xml, parser_kind, read_source)
 from pyg_mmkg.data.contract import ENTITY, make_kg_data
+from pyg_mmkg.data.io import shorten
 
 __all__ = ['from_rdf', 'TEXT_PREDICATES', 'IMAGE_PREDICATES']
 
@@ -39,7 +42,9 @@ def _rdflib():
 def from_rdf(source, format: Optional[str] = None,
              languages: Sequence[str] = ('en', ''),
              split: Optional[Tuple[float, float]] = None,
-             seed: int = 0, add_numeric: bool = True):
+             seed: int = 0, add_numeric: bool = True,
+             max_bytes: Optional[int] = DEFAULT_MAX_BYTES,
+             allow_remote: bool = False):
     r"""Builds a contract :class:`HeteroData` from an RDF graph.
 
     IRI (and blank-node) objects become entities and edges; literals with
@@ -54,8 +59,8 @@ def from_rdf(source, format: Optional[str] = None,
     terms, so they are stable across runs.
 
     Args:
-        source (str or rdflib.Graph): A path/URL rdflib can parse or a
-            graph.
+        source (str or rdflib.Graph): A file rdflib can parse (a URL only
+            with :obj:`allow_remote`) or a graph.
         format (str, optional): rdflib format (guessed from the file name
             when :obj:`None`).
         languages (list[str]): Literal languages kept for text, in order of
@@ -66,6 +71,16 @@ def from_rdf(source, format: Optional[str] = None,
             when :obj:`None`.
         seed (int): Seed of the split. (default: :obj:`0`)
         add_numeric (bool): Builds ``x_numeric``. (default: :obj:`True`)
+        max_bytes (int, optional): Refuses larger inputs; :obj:`None` for
+            no bound. (default: 1 GiB)
+        allow_remote (bool): Allows a URL :obj:`source` and JSON-LD
+            ``@context`` / ``@import`` references (which rdflib fetches);
+            both are refused otherwise. (default: :obj:`False`)
+
+    Files are read with their size bounded and handed to rdflib as bytes;
+    RDF/XML and TriX documents that declare XML entities are refused
+    (nested entities expand a few hundred bytes to megabytes), see
+    :mod:`pyg_mmkg.data._rdf_guard`.
     """
     _check_split(split)
     rdflib = _rdflib()
@@ -73,11 +88,19 @@ def from_rdf(source, format: Optional[str] = None,
     if isinstance(source, rdflib.Graph):
         graph = source
     else:
+        data, base, label = read_source(source, max_bytes, allow_remote)
+        fmt = format or rdflib.util.guess_format(label) or 'turtle'
+        kind = parser_kind(rdflib, fmt)
+        if kind == 'xml':
+            check_xml(data, label)
+        elif kind == 'jsonld' and not allow_remote:
+            check_jsonld(data, label)
         graph = rdflib.Graph()
         try:
-            graph.parse(str(source), format=format)
+            graph.parse(data=data, format=fmt, publicID=base)
         except Exception as e:
-            raise ValueError(f"Cannot parse RDF file '{source}': {e}") from e
+            raise ValueError(f"Cannot parse RDF file '{label}' as {fmt}: "
+                             f"{shorten(e)}") from None
 
     edges: List[Tuple[str, str, str]] = []
     texts: Dict[str, Dict[str, List[Tuple[int, str]]]] = {}

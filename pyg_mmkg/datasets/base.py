@@ -6,6 +6,8 @@ import os
 import os.path as osp
 import re
 import shutil
+import sys
+import warnings
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -14,6 +16,7 @@ from torch_geometric.data import HeteroData, InMemoryDataset
 from pyg_mmkg.data.contract import ENTITY, RELATION
 from pyg_mmkg.data.io import RawFormatError, atomic_path, resolve
 from pyg_mmkg.data.overlap import check_split_overlap
+from pyg_mmkg.data.safe_load import FileLoadError, safe_torch_load
 from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.validate import validate
@@ -29,6 +32,29 @@ def sha256sum(path: str) -> str:
     return h.hexdigest()
 
 
+def raw_digest(folder: str) -> str:
+    r"""SHA-256 over the names, sizes and contents of the regular files
+    directly in :obj:`folder` (hidden files and sub-folders are skipped);
+    it changes whenever a raw file's content does, whatever its size and
+    modification time."""
+    h = hashlib.sha256()
+    if osp.isdir(folder):
+        for name in sorted(os.listdir(folder)):
+            path = osp.join(folder, name)
+            if name.startswith('.') or not osp.isfile(path):
+                continue
+            h.update(f'{name}\0{osp.getsize(path)}\0'.encode())
+            with open(path, 'rb') as f:
+                for chunk in iter(lambda: f.read(1 << 20), b''):
+                    h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def _repr(obj) -> str:  # As PyG's, to compare with its pre_transform.pt.
+    return 'None' if obj is None else re.sub(r'(<.*?)\s.*(>)', r'\1\2',
+                                             str(obj))
+
+
 def _slug(text: str) -> str:
     return re.sub(r'[^A-Za-z0-9.+-]+', '_', text).strip('_')[:80]
 
@@ -36,6 +62,15 @@ def _slug(text: str) -> str:
 class MMKGDataset(InMemoryDataset):
     r"""A multimodal knowledge graph as one :class:`HeteroData`
     (see :mod:`pyg_mmkg.data.contract`).
+
+    Files are only ever unpickled with :obj:`weights_only=True` and PyG's
+    data classes allowed (see :func:`pyg_mmkg.data.safe_load.
+    safe_torch_load`): :meth:`load` and :meth:`_process` replace PyG's,
+    which read ``processed/pre_transform.pt`` with :obj:`weights_only=False`
+    and retry a processed file with :obj:`weights_only=False` when
+    :obj:`weights_only=True` fails. The processed file's name holds a
+    digest of the raw files' contents (see :func:`raw_digest`), so editing
+    a raw file rebuilds it; the file of the previous contents is removed.
 
     Subclasses set the class attributes: :obj:`layout` (raw layout),
     :obj:`files` (required raw file names), :obj:`urls` (file name ->
@@ -99,6 +134,7 @@ class MMKGDataset(InMemoryDataset):
         self.image_paths = image_paths
         self.feature_files = dict(feature_files or {})
         self.max_images = max_images or self.default_max_images
+        self._raw_key: Optional[str] = None
         super().__init__(root, transform, pre_transform,
                          force_reload=force_reload)
         self.load(self.processed_paths[0], data_cls=HeteroData)
@@ -130,8 +166,7 @@ class MMKGDataset(InMemoryDataset):
                 parts.append(f'{key}-{_slug(ident)}-{digest}')
         for key in sorted(self.feature_files):
             path = self.feature_files[key]
-            digest = hashlib.sha1(f'{osp.abspath(path)}:{osp.getmtime(path)}'
-                                  .encode()).hexdigest()[:10]
+            digest = sha256sum(resolve(path))[:10]  # content, not mtime
             parts.append(f'{_slug(key)}-{digest}')
         if self.max_images is not None:
             parts.append(f'k{self.max_images}')
@@ -143,7 +178,15 @@ class MMKGDataset(InMemoryDataset):
 
     @property
     def processed_file_names(self) -> List[str]:
-        return [f'data__{self.feature_id}.pt']
+        return [f'data__{self.feature_id}__raw-{self.raw_key}.pt']
+
+    @property
+    def raw_key(self) -> str:
+        r"""The :func:`raw_digest` of :obj:`raw_dir` (computed once per
+        instance, after any download)."""
+        if getattr(self, '_raw_key', None) is None:
+            self._raw_key = raw_digest(self.raw_dir)
+        return self._raw_key
 
     def download(self) -> None:
         missing = [f for f, p in zip(self.raw_file_names, self.raw_paths)
@@ -186,6 +229,73 @@ class MMKGDataset(InMemoryDataset):
                     f"{got}. The file was removed; the upstream file may "
                     f"have changed or the download is corrupt.")
         os.replace(path, osp.join(self.raw_dir, name))
+
+    # -- safe loading --------------------------------------------------------
+    def _process(self) -> None:
+        # PyG's Dataset._process, with pre_transform.pt / pre_filter.pt read
+        # by safe_torch_load instead of torch.load(weights_only=False).
+        self._raw_key = None  # Digest the raw files as they are now.
+        for name, fn in (('pre_transform', self.pre_transform),
+                         ('pre_filter', getattr(self, 'pre_filter', None))):
+            path = osp.join(self.processed_dir, f'{name}.pt')
+            if not self.force_reload and osp.exists(path) and \
+                    safe_torch_load(path) != _repr(fn):
+                warnings.warn(
+                    f"The `{name}` argument differs from the one used in "
+                    f"the pre-processed version of this dataset. Pass "
+                    f"`force_reload=True` to process it again.",
+                    stacklevel=2)
+        if not self.force_reload and all(osp.exists(f)
+                                         for f in self.processed_paths):
+            return
+        if self.log and 'PYTEST_CURRENT_TEST' not in os.environ:
+            print('Processing...', file=sys.stderr)
+        os.makedirs(self.processed_dir, exist_ok=True)
+        self.process()
+        for name, fn in (('pre_transform', self.pre_transform),
+                         ('pre_filter', getattr(self, 'pre_filter', None))):
+            with atomic_path(osp.join(self.processed_dir,
+                                      f'{name}.pt')) as tmp:
+                torch.save(_repr(fn), tmp)
+        self._remove_stale()
+        if self.log and 'PYTEST_CURRENT_TEST' not in os.environ:
+            print('Done!', file=sys.stderr)
+
+    def _remove_stale(self) -> None:
+        # Processed files of earlier raw contents (same name up to the raw
+        # digest) are dead weight once the current one exists.
+        name = self.processed_file_names[0]
+        if '__raw-' not in name:
+            return
+        prefix = name.rsplit('__raw-', 1)[0] + '__raw-'
+        for other in os.listdir(self.processed_dir):
+            key = other[len(prefix):-3]
+            if other != name and other.startswith(prefix) and \
+                    other.endswith('.pt') and re.fullmatch('[0-9a-f]{16}',
+                                                           key):
+                try:
+                    os.remove(osp.join(self.processed_dir, other))
+                except OSError:  # pragma: no cover - e.g. another process
+                    pass
+
+    def load(self, path: str, data_cls=HeteroData) -> None:
+        r"""Loads the processed file :obj:`path` with
+        :func:`~pyg_mmkg.data.safe_load.safe_torch_load` (PyG's own
+        :meth:`load` falls back to :obj:`weights_only=False`)."""
+        from torch_geometric.data.data import BaseData
+        out = safe_torch_load(path)
+        if not (isinstance(out, tuple) and len(out) in (2, 3)):
+            raise FileLoadError(path, 'not a processed dataset file; remove '
+                                'it or pass force_reload=True')
+        data, self.slices = out[0], out[1]
+        if len(out) == 3:
+            data_cls = out[2]
+        if not (isinstance(data_cls, type) and issubclass(data_cls,
+                                                          BaseData)):
+            raise FileLoadError(path, 'not a processed dataset file; remove '
+                                'it or pass force_reload=True')
+        self.data = data_cls.from_dict(data) if isinstance(data, dict) \
+            else data
 
     # -- processing ----------------------------------------------------------
     def read_raw(self) -> HeteroData:

@@ -54,7 +54,8 @@ class KGFolder(MMKGDataset):
 
     @property
     def processed_file_names(self) -> List[str]:
-        return [f'data__{self.layout}__{self.feature_id}.pt']
+        return [f'data__{self.layout}__{self.feature_id}__raw-'
+                f'{self.raw_key}.pt']
 
     def read_raw(self):
         return read_kg_folder(self.raw_dir, self.layout,

@@ -52,13 +52,17 @@ def load_data(dataset: Union[str, os.PathLike], root: Optional[str] = None,
               modalities: Optional[Sequence[str]] = None) -> Any:
     r"""Loads a knowledge graph: a registered dataset name (see
     :func:`pyg_mmkg.datasets.get_dataset`), a raw KG folder, or a file
-    saved with :obj:`torch.save(data, path)`."""
+    saved with :obj:`torch.save(data, path)` (loaded with
+    :obj:`weights_only=True`; see
+    :func:`pyg_mmkg.data.safe_load.safe_torch_load`)."""
     if dataset is None:
         raise ValueError('No dataset given')
     dataset = os.fspath(dataset)
     if os.path.isfile(dataset):
-        # A file the user saved and asked for (not a downloaded artefact).
-        data = torch.load(dataset, weights_only=False)
+        # A file the user saved: never unpickled with weights_only=False
+        # (a file can run code then); PyG's data classes are allowed.
+        from pyg_mmkg.data.safe_load import safe_torch_load
+        data = safe_torch_load(dataset)
     else:
         from pyg_mmkg.datasets import get_dataset
         data = get_dataset(dataset, root=root)
@@ -110,7 +114,7 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
                          f"cannot be rebuilt from its record: "
                          f"{'; '.join(spec['problems'])}. Build it as it "
                          f"was built and load "
-                         f"'{path}' with torch.load(..., weights_only=True)")
+                         f"load_checkpoint('{path}')['model'] into it")
     if data is None:
         if config.dataset is None:
             raise ValueError(
@@ -129,7 +133,8 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
                          f"{data_fingerprint(data)[:12]} instead of "
                          f"{expected[:12]})")
     model = build_model(config, data)
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    from pyg_mmkg.train.checkpoint import load_checkpoint
+    state = load_checkpoint(path, map_location, required=('model',))
     model.load_state_dict(state['model'])
     return model, data, config
 

@@ -12,10 +12,14 @@ from typing import Any, Dict, Iterable, Optional, Union
 import torch
 from tqdm.auto import tqdm
 
+from pyg_mmkg.data.io import shorten
 from pyg_mmkg.train.batches import build_batches
-from pyg_mmkg.train.checkpoint import (atomic_save, atomic_write_text,
-                                       get_rng_state, load_checkpoint,
-                                       seed_everything, set_rng_state)
+from pyg_mmkg.train.checkpoint import (RESUME_KEYS, CheckpointError,
+                                       atomic_write_text, get_rng_state,
+                                       load_checkpoint, seed_everything,
+                                       set_rng_state)
+from pyg_mmkg.train.checkpoint import save_checkpoint as write_checkpoint
+from pyg_mmkg.train.lock import RunDirLock
 from pyg_mmkg.train.config import TrainConfig
 from pyg_mmkg.train.early_stopping import EarlyStopping
 from pyg_mmkg.train.objectives import batch_loss, needs_encoding
@@ -53,7 +57,12 @@ class Trainer:
     continues an interrupted run to exactly the result of an uninterrupted
     one. The directory also receives :obj:`config.json`,
     :obj:`metrics.jsonl`, :obj:`metrics.csv`, :obj:`checkpoints/best.pt`,
-    :obj:`plots/` and :obj:`results.json`.
+    :obj:`plots/` and :obj:`results.json`. Checkpoints carry a SHA-256
+    checksum that is verified on loading (see
+    :func:`~pyg_mmkg.train.checkpoint.load_checkpoint`), and :meth:`fit`
+    holds an exclusive lock on :obj:`run_dir/.lock` (see
+    :class:`~pyg_mmkg.train.lock.RunDirLock`), so a second run started in
+    the same directory fails at once.
 
     .. note::
         The trainer seeds Python, NumPy and PyTorch with
@@ -146,6 +155,7 @@ class Trainer:
         self._val_filter_index = filter_index
         self.make_plots = plot
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._lock = RunDirLock(self.run_dir) if run_dir is not None else None
 
         if trackers is None:
             trackers = [ConsoleTracker.compact()] if config.progress else []
@@ -267,7 +277,7 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         if self.last_path is not None:
-            atomic_save(self.state_dict(), self.last_path)
+            write_checkpoint(self.state_dict(), self.last_path)
 
     def _save_best(self, val: Dict[str, float]) -> None:
         # Tensors, plus any module extra state (e.g. MoMoK's estimator
@@ -278,7 +288,7 @@ class Trainer:
         if self.best_path is None:
             self._best_state = state
         else:
-            atomic_save({'model': state, 'epoch': self.epoch, 'val': val,
+            write_checkpoint({'model': state, 'epoch': self.epoch, 'val': val,
                          'metric': self.config.metric}, self.best_path)
 
     def load_best(self) -> Optional[int]:
@@ -370,7 +380,12 @@ class Trainer:
         if self.last_path is None or not self.last_path.exists():
             raise FileNotFoundError(
                 f"Cannot resume: no checkpoint at '{self.last_path}'")
-        self.load_state_dict(load_checkpoint(self.last_path, 'cpu'))
+        state = load_checkpoint(self.last_path, 'cpu', required=RESUME_KEYS)
+        try:
+            self.load_state_dict(state)
+        except (KeyError, ValueError, RuntimeError, TypeError) as e:
+            raise CheckpointError(self.last_path, f'does not fit this model '
+                                  f'and configuration ({shorten(e)})') from e
         self.tracker.truncate(self.epoch)
         # A finished run continues if more epochs are asked for now, unless
         # it stopped early:
@@ -384,7 +399,17 @@ class Trainer:
 
         Returns:
             The results (also written to :obj:`results.json`).
+
+        Raises:
+            RunDirLockedError: Another run holds :obj:`run_dir` (an
+                exclusive lock is held for the duration of :meth:`fit`).
         """
+        if self._lock is None:
+            return self._fit(resume)
+        with self._lock:
+            return self._fit(resume)
+
+    def _fit(self, resume: bool) -> Dict[str, Any]:
         cfg = self.config
         if resume:
             self._resume()
@@ -460,7 +485,7 @@ class Trainer:
             if self.best_path is not None and self.best_path.exists():
                 best = load_checkpoint(self.best_path, 'cpu')
                 best['model'] = self.model.state_dict()
-                atomic_save(best, self.best_path)
+                write_checkpoint(best, self.best_path)
         results: Dict[str, Any] = {
             'best_epoch': best_epoch,
             'epochs_trained': self.epoch,
@@ -494,6 +519,8 @@ class Trainer:
 
     def close(self) -> None:
         self.tracker.close()
+        if self._lock is not None:
+            self._lock.release()
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.model.__class__.__name__}, '

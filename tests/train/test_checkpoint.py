@@ -5,14 +5,15 @@ import numpy as np
 import pytest
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.train import (atomic_save, get_rng_state, load_checkpoint,
-                            set_rng_state)
+                            save_checkpoint, set_rng_state)
 from pyg_mmkg.train.checkpoint import atomic_write_text
 
 
-def test_atomic_save_roundtrip(tmp_path):
+def test_save_checkpoint_roundtrip(tmp_path):
     path = tmp_path / 'sub' / 'ckpt.pt'
-    atomic_save({'epoch': 3, 'w': torch.arange(4.)}, path)
+    save_checkpoint({'epoch': 3, 'w': torch.arange(4.)}, path)
     state = load_checkpoint(path)
     assert state['epoch'] == 3 and torch.equal(state['w'], torch.arange(4.))
     assert os.listdir(path.parent) == ['ckpt.pt']
@@ -36,7 +37,7 @@ def test_crash_mid_write_keeps_previous_checkpoint(tmp_path, monkeypatch):
         atomic_save({'epoch': 2, 'w': torch.zeros(3)}, path)
     monkeypatch.undo()
 
-    state = load_checkpoint(path)
+    state = safe_torch_load(path)
     assert state['epoch'] == 1 and torch.equal(state['w'], torch.ones(3))
     assert os.listdir(tmp_path) == ['last.pt']  # No temporary left over.
 
@@ -67,7 +68,7 @@ def test_rng_state_roundtrip_through_file(tmp_path):
     np.random.seed(2)
     torch.manual_seed(3)
     draw(gen)
-    atomic_save({'rng': get_rng_state(gen)}, tmp_path / 'rng.pt')
+    save_checkpoint({'rng': get_rng_state(gen)}, tmp_path / 'rng.pt')
     expected = [draw(gen) for _ in range(3)]
 
     other = torch.Generator().manual_seed(99)

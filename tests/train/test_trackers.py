@@ -141,7 +141,7 @@ def test_trainer_run_directory_files(tmp_path):
     trainer = Trainer(build_model(config, kg), kg, config, run_dir=tmp_path)
     results = trainer.fit()
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ['checkpoints', 'config.json', 'metrics.csv',
+    assert names == ['.lock', 'checkpoints', 'config.json', 'metrics.csv',
                      'metrics.jsonl', 'model.json', 'plots', 'recipe.json',
                      'results.json']
     assert sorted(p.name for p in (tmp_path / 'checkpoints').iterdir()) == [
