@@ -18,7 +18,17 @@ def _score(model, h: Tensor, r: Tensor, t: Tensor, encoded: Any) -> Tensor:
 def slcwa_scores(model, batch: TrainBatch,
                  encoded: Any = None) -> Tuple[Tensor, Tensor]:
     r"""Scores the positives [B] and negatives [B, k] of an sLCWA batch in
-    a single model call (on the representations :obj:`encoded`)."""
+    a single model call (on the representations :obj:`encoded`): the
+    model's :meth:`score_sampled` if it has one (see
+    :meth:`~pyg_mmkg.nn.kge.ScoredKGEModel.score_sampled`), else its
+    :meth:`forward` on the :math:`B (1 + k)` triples."""
+    fast = getattr(model, 'score_sampled', None)
+    if callable(fast):  # one lookup per table, queries broadcast over k
+        if encoded is None:
+            return fast(batch.head_index, batch.rel_type, batch.tail_index,
+                        batch.neg_head, batch.neg_tail)
+        return fast(batch.head_index, batch.rel_type, batch.tail_index,
+                    batch.neg_head, batch.neg_tail, encoded=encoded)
     B, k = batch.neg_head.shape
     h = torch.cat([batch.head_index, batch.neg_head.reshape(-1)])
     r = torch.cat([batch.rel_type, batch.rel_type.repeat_interleave(k)])

@@ -1,7 +1,9 @@
+from typing import Tuple
+
 import torch
 from torch import Tensor
 
-from pyg_mmkg.nn.kge.scorer import Scorer
+from pyg_mmkg.nn.kge.scorer import Scorer, _bilinear_sampled
 
 
 class ComplExScorer(Scorer):
@@ -32,6 +34,25 @@ class ComplExScorer(Scorer):
                 (head_im * rel_re * tail_im).sum(dim=-1) +
                 (head_re * rel_im * tail_im).sum(dim=-1) -
                 (head_im * rel_im * tail_re).sum(dim=-1))
+
+    def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
+                      cand: Tensor,
+                      cand_is_head: Tensor) -> Tuple[Tensor, Tensor]:
+        # Tail candidates: [Re(h r), Im(h r)] . c; head candidates:
+        # Re(c) Re(r conj(t)) - Im(c) Im(r conj(t)):
+        head_re, head_im = head.chunk(2, dim=-1)
+        rel_re, rel_im = rel.chunk(2, dim=-1)
+        tail_re, tail_im = tail.chunk(2, dim=-1)
+        tail_query = torch.cat([
+            head_re * rel_re - head_im * rel_im,
+            head_re * rel_im + head_im * rel_re,
+        ], dim=-1)
+        head_query = torch.cat([
+            rel_re * tail_re + rel_im * tail_im,
+            rel_re * tail_im - rel_im * tail_re,
+        ], dim=-1)
+        return _bilinear_sampled(tail_query, head_query, tail, cand,
+                                 cand_is_head)
 
     def score_tails(self, head: Tensor, rel: Tensor,
                     tail_all: Tensor) -> Tensor:

@@ -1,6 +1,8 @@
+from typing import Tuple
+
 from torch import Tensor
 
-from pyg_mmkg.nn.kge.scorer import Scorer
+from pyg_mmkg.nn.kge.scorer import Scorer, _bilinear_sampled
 
 
 class DistMultScorer(Scorer):
@@ -17,6 +19,12 @@ class DistMultScorer(Scorer):
     """
     def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
         return (head * rel * tail).sum(dim=-1)
+
+    def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
+                      cand: Tensor,
+                      cand_is_head: Tensor) -> Tuple[Tensor, Tensor]:
+        return _bilinear_sampled(head * rel, rel * tail, tail, cand,
+                                 cand_is_head)
 
     def score_tails(self, head: Tensor, rel: Tensor,
                     tail_all: Tensor) -> Tensor:

@@ -1,7 +1,9 @@
+from typing import Tuple
+
 import torch
 from torch import Tensor
 
-from pyg_mmkg.nn.kge.scorer import Scorer
+from pyg_mmkg.nn.kge.scorer import Scorer, _distance_sampled
 
 
 class RotatEScorer(Scorer):
@@ -51,6 +53,17 @@ class RotatEScorer(Scorer):
     def forward(self, head: Tensor, rel: Tensor, tail: Tensor) -> Tensor:
         diff = self._rotate(head, rel) - tail
         return self.margin - torch.linalg.vector_norm(diff, dim=-1)
+
+    def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
+                      cand: Tensor,
+                      cand_is_head: Tensor) -> Tuple[Tensor, Tensor]:
+        # Rotations are isometries: ||c o r - t|| = ||c - t o conj(r)||.
+        tail_query = self._rotate(head, rel)
+        pos = self.margin - torch.linalg.vector_norm(tail_query - tail,
+                                                     dim=-1)
+        return pos, self.margin - _distance_sampled(
+            tail_query, self._rotate(tail, rel, conj=True), cand,
+            cand_is_head, 2.0)
 
     def score_tails(self, head: Tensor, rel: Tensor,
                     tail_all: Tensor) -> Tensor:

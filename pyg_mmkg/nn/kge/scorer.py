@@ -1,4 +1,4 @@
-from typing import Callable
+from typing import Callable, Tuple
 
 import torch
 from torch import Tensor
@@ -28,6 +28,15 @@ class Scorer(torch.nn.Module):
     Entity representations of complex-valued scorers (e.g.,
     :class:`ComplExScorer`) are real tensors holding the concatenation
     :math:`[\mathrm{Re}(\mathbf{e}) \, \| \, \mathrm{Im}(\mathbf{e})]`.
+
+    Scorers may define :meth:`score_sampled(head, rel, tail, cand,
+    cand_is_head)` for sLCWA training: the scores :obj:`[B]` of the
+    positives and :obj:`[B, k]` of negatives that replace the head (where
+    :obj:`cand_is_head`) or the tail of their positive with the candidate
+    representations :obj:`cand` of shape :obj:`[B, k, D]`, computed by
+    scoring each positive's query against its :math:`k` candidates
+    (:class:`ScoredKGEModel` then uses it in
+    :meth:`~ScoredKGEModel.score_sampled`).
     """
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
@@ -117,3 +126,34 @@ def _broadcast_chunks(fn: Callable[[Tensor], Tensor], candidates: Tensor,
     if candidates.size(0) <= chunk_size:
         return fn(candidates)
     return torch.cat([fn(c) for c in candidates.split(chunk_size)], dim=1)
+
+
+def _bilinear_sampled(tail_query: Tensor, head_query: Tensor, tail: Tensor,
+                      cand: Tensor,
+                      cand_is_head: Tensor) -> Tuple[Tensor, Tensor]:
+    r"""Sampled scores of a scorer that is a dot product of a query with the
+    candidate entity: :math:`f(h, r, t) = \langle q_t(h, r), t \rangle =
+    \langle q_h(r, t), h \rangle`. Both queries of each positive are
+    scored against its :math:`k` candidates by one batched matrix product
+    (no :obj:`[B, k, D]` intermediate besides the candidates)."""
+    pos = (tail_query * tail).sum(dim=-1)
+    query = torch.stack([tail_query, head_query], dim=-1)  # [B, D, 2]
+    both = torch.bmm(cand, query)  # [B, k, 2]
+    return pos, torch.where(cand_is_head, both[..., 1], both[..., 0])
+
+
+def _distance_sampled(tail_query: Tensor, head_query: Tensor, cand: Tensor,
+                      cand_is_head: Tensor, p: float) -> Tensor:
+    r"""The distances :math:`\| c - q \|_p` :obj:`[B, k]` of each candidate
+    to the query of its side, for scorers :math:`f = -\| q_t(h, r) - t \|`
+    with :math:`\| q_t(h, r) - c \| = \| c - q_h(r, t) \|` for head
+    candidates.
+    The query of each candidate is looked up (an embedding lookup of the
+    :obj:`[2B, D]` negated queries, whose backward is one scatter) and
+    added, so that autograd does not negate or mask :obj:`[B, k, D]`
+    gradients."""
+    B = tail_query.size(0)
+    neg_query = -torch.cat([tail_query, head_query], dim=0)  # [2B, D]
+    side = torch.arange(B, device=cand.device).view(-1, 1) + B * cand_is_head
+    diff = cand + torch.nn.functional.embedding(side, neg_query)
+    return torch.linalg.vector_norm(diff, ord=p, dim=-1)

@@ -1,10 +1,10 @@
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pyg_mmkg.nn.kge.scorer import Scorer
+from pyg_mmkg.nn.kge.scorer import Scorer, _distance_sampled
 
 
 class TransEScorer(Scorer):
@@ -62,6 +62,30 @@ class TransEScorer(Scorer):
         head, tail = self._normalize(head), self._normalize(tail)
         dist = ((head + self._rel(rel)) - tail).norm(p=self.p_norm, dim=-1)
         return self.margin - dist
+
+    def normalize_entities(self, x: Tensor) -> Tensor:
+        r"""The :math:`L_p` normalization that :meth:`forward` applies to
+        every head and tail representation (row-wise)."""
+        return self._normalize(x)
+
+    def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
+                      cand: Tensor, cand_is_head: Tensor,
+                      normalized: bool = False) -> Tuple[Tensor, Tensor]:
+        r"""Positive scores :obj:`[B]` and scores :obj:`[B, k]` of negatives
+        that replace the head (where :obj:`cand_is_head`) or the tail with
+        the candidates :obj:`cand` :obj:`[B, k, D]`.
+        With :obj:`normalized=True`, :obj:`head`, :obj:`tail` and
+        :obj:`cand` have passed :meth:`normalize_entities` already."""
+        # ||h + r - c|| for tail candidates, ||c + r - t|| = ||c - (t - r)||
+        # for head candidates:
+        if not normalized:
+            head, tail = self._normalize(head), self._normalize(tail)
+            cand = self._normalize(cand)
+        rel = self._rel(rel)
+        tail_query = head + rel
+        pos = self.margin - (tail_query - tail).norm(p=self.p_norm, dim=-1)
+        return pos, self.margin - _distance_sampled(
+            tail_query, tail - rel, cand, cand_is_head, self.p_norm)
 
     def score_tails(self, head: Tensor, rel: Tensor,
                     tail_all: Tensor) -> Tensor:
