@@ -169,3 +169,26 @@ def test_recipe_builds_the_official_model(mm_data):
     size = mm_data['entity'].x_text.size(-1)
     assert model.hidden_channels == size
     assert isinstance(model.proj['text'], torch.nn.Identity)
+
+
+@pytest.mark.parametrize('scorer', ['distmult', 'complex', 'rotate',
+                                    'transe'])
+def test_sampled_negatives_score_as_their_triples(mm_data, scorer):
+    # The broadcast sLCWA path (score_sampled) with the official scorer
+    # arguments (margin 12, L2-normalised TransE) equals forward() on the
+    # explicit negative triples.
+    torch.manual_seed(0)
+    model = VLKGE.from_data(mm_data, hidden_channels=8, scorer=scorer)
+    model.eval()
+    h, r, t = (x[:6] for x in triples(mm_data, 'train'))
+    n = mm_data['entity'].num_nodes
+    k = 5
+    cand = torch.randint(0, n, (6, k))
+    side = torch.rand(6, k) < 0.5
+    neg_h = torch.where(side, cand, h.view(-1, 1))
+    neg_t = torch.where(side, t.view(-1, 1), cand)
+    pos, neg = model.score_sampled(h, r, t, neg_h, neg_t)
+    assert torch.allclose(pos, model(h, r, t), atol=1e-5)
+    expected = model(neg_h.reshape(-1), r.repeat_interleave(k),
+                     neg_t.reshape(-1)).view(6, k)
+    assert torch.allclose(neg, expected, atol=1e-5)
