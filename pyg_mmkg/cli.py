@@ -360,6 +360,7 @@ def _cmd_train(args) -> int:
     config, recipe = apply_recipe(config, config.model)
     print(describe_recipe(config, recipe, config.model))
     trainer = Trainer.from_config(config, run_dir=run_dir, trackers=trackers)
+    trainer.announce_recipe = False  # printed above
     c = trainer.config
     print(f'{trainer.model!r} on {config.dataset} ({trainer.device}); '
           f'regime={c.regime} loss={c.loss_name} optimizer={c.optimizer} '

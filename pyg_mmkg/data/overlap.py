@@ -155,6 +155,6 @@ def check_split_overlap(data, allow: Optional[bool] = None,
         f'Split overlap{src}: the same triple occurs in two splits, so '
         f'held-out triples are trained on or test answers reach model '
         f'selection:\n  - ' + '\n  - '.join(lines) + '\nRemove the '
-        f'duplicates from the held-out files, or pass '
-        f'allow_split_overlap=True if these are the official splits of a '
-        f'dataset that overlap (e.g. DB15K).')
+        'duplicates from the held-out files, or pass '
+        'allow_split_overlap=True if these are the official splits of a '
+        'dataset that overlap (e.g. DB15K).')

@@ -139,7 +139,9 @@ def recipe_record(config: Any, recipe: Optional[Recipe],
     for name, value in recipe.config.items():
         actual = getattr(config, name)
         if name == 'model_kwargs':
-            same = all(actual.get(k) == v for k, v in value.items())
+            actual = {k: actual[k] if k in actual else
+                      _default_argument(cls, k) for k in value}
+            same = actual == dict(value)
         else:
             same = actual == value
         (used if same else overridden)[name] = (
@@ -147,6 +149,21 @@ def recipe_record(config: Any, recipe: Optional[Recipe],
     out.update(source=recipe.source, regimes=list(recipe.regimes),
                notes=recipe.notes, applied=used, overridden=overridden)
     return out
+
+
+def _default_argument(cls: Optional[type], name: str) -> Any:
+    # The value a model argument takes when it is not given.
+    import inspect
+    for factory in (getattr(cls, 'from_data', None), cls):
+        if factory is None:
+            continue
+        try:
+            param = inspect.signature(factory).parameters.get(name)
+        except (TypeError, ValueError):  # pragma: no cover
+            continue
+        if param is not None and param.default is not param.empty:
+            return param.default
+    return '<not given>'
 
 
 def describe_recipe(config: Any, recipe: Optional[Recipe],

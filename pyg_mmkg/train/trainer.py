@@ -12,19 +12,18 @@ from typing import Any, Dict, Iterable, Optional, Union
 import torch
 from tqdm.auto import tqdm
 
-from pyg_mmkg.data.io import shorten
 from pyg_mmkg.train.batches import build_batches
-from pyg_mmkg.train.checkpoint import (RESUME_KEYS, CheckpointError,
-                                       atomic_write_text, get_rng_state,
-                                       load_checkpoint, seed_everything,
-                                       set_rng_state)
+from pyg_mmkg.train._trainer_state import CheckpointMixin
+from pyg_mmkg.train.checkpoint import (atomic_write_text, load_checkpoint,
+                                       seed_everything)
 from pyg_mmkg.train.checkpoint import save_checkpoint as write_checkpoint
 from pyg_mmkg.train.lock import RunDirLock
 from pyg_mmkg.train.config import TrainConfig
 from pyg_mmkg.train.early_stopping import EarlyStopping
 from pyg_mmkg.train.objectives import batch_loss, needs_encoding
 from pyg_mmkg.train.optim import build_optimizer, build_scheduler
-from pyg_mmkg.train.recipes import (apply_recipe, recipe_record,
+from pyg_mmkg.train.recipes import (apply_recipe, describe_recipe,
+                                    recipe_record,
                                     unpublished_regime_message)
 from pyg_mmkg.train.run import config_for_model, model_record
 from pyg_mmkg.train.utils import resolve_device, summarize
@@ -33,7 +32,7 @@ from pyg_mmkg.train.trackers import (ConsoleTracker, CSVTracker,
                                      read_jsonl)
 
 
-class Trainer:
+class Trainer(CheckpointMixin):
     r"""Trains a knowledge graph embedding model (any
     :class:`~pyg_mmkg.nn.kge.ScoredKGEModel`, or a plain PyG
     :class:`~torch_geometric.nn.kge.KGEModel` for sLCWA) on the training
@@ -116,6 +115,9 @@ class Trainer:
         config = config_for_model(config, model)
         self.config = config
         self._fallback_warned = False
+        #: Print the recipe line at the start of :meth:`fit` (with
+        #: :obj:`progress`); the command line prints it itself.
+        self.announce_recipe = True
         if self.recipe is not None:
             message = unpublished_regime_message(config, self.recipe, model)
             if message is not None:
@@ -231,78 +233,6 @@ class Trainer:
                 self.num_nodes, self.num_relations)
         return self._val_filter_index
 
-    # Paths ##################################################################
-
-    def _path(self, *parts: str) -> Optional[Path]:
-        return None if self.run_dir is None else self.run_dir.joinpath(*parts)
-
-    @property
-    def last_path(self) -> Optional[Path]:
-        return self._path('checkpoints', 'last.pt')
-
-    @property
-    def best_path(self) -> Optional[Path]:
-        return self._path('checkpoints', 'best.pt')
-
-    # Checkpoints ############################################################
-
-    def state_dict(self) -> Dict[str, Any]:
-        r"""Everything needed to continue training exactly."""
-        return {
-            'version': 1,
-            'epoch': self.epoch,
-            'finished': self.finished,
-            'model': self.model.state_dict(),
-            'optimizer': self.optimizer.state_dict(),
-            'scheduler': (None if self.scheduler is None else
-                          self.scheduler.state_dict()),
-            'scaler': self.scaler.state_dict(),
-            'early_stopping': self.stopper.state_dict(),
-            'rng': get_rng_state(self.generator),
-            'history': self.history,
-            'config': self.config.to_dict(),
-        }
-
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.model.load_state_dict(state['model'])
-        self.optimizer.load_state_dict(state['optimizer'])
-        if self.scheduler is not None and state['scheduler'] is not None:
-            self.scheduler.load_state_dict(state['scheduler'])
-        self.scaler.load_state_dict(state['scaler'])
-        self.stopper.load_state_dict(state['early_stopping'])
-        set_rng_state(state['rng'], self.generator)
-        self.epoch = int(state['epoch'])
-        self.finished = bool(state['finished'])
-        self.history = list(state['history'])
-
-    def save_checkpoint(self) -> None:
-        if self.last_path is not None:
-            write_checkpoint(self.state_dict(), self.last_path)
-
-    def _save_best(self, val: Dict[str, float]) -> None:
-        # Tensors, plus any module extra state (e.g. MoMoK's estimator
-        # optimizer), copied so later in-place updates do not reach them.
-        state = {k: (v.detach().clone() if torch.is_tensor(v) else
-                     copy.deepcopy(v))
-                 for k, v in self.model.state_dict().items()}
-        if self.best_path is None:
-            self._best_state = state
-        else:
-            write_checkpoint({'model': state, 'epoch': self.epoch, 'val': val,
-                         'metric': self.config.metric}, self.best_path)
-
-    def load_best(self) -> Optional[int]:
-        r"""Loads the validation-selected weights into :obj:`model`; returns
-        their epoch (or :obj:`None` if there is no best model)."""
-        if self.best_path is not None and self.best_path.exists():
-            best = load_checkpoint(self.best_path, 'cpu')
-            self.model.load_state_dict(best['model'])
-            return int(best['epoch'])
-        if self._best_state is not None:
-            self.model.load_state_dict(self._best_state)
-            return self.stopper.best_epoch
-        return None
-
     # Training ###############################################################
 
     def _autocast(self):
@@ -376,22 +306,6 @@ class Trainer:
     def _has_val(self) -> bool:
         return self.split_triples['val'][0].numel() > 0
 
-    def _resume(self) -> None:
-        if self.last_path is None or not self.last_path.exists():
-            raise FileNotFoundError(
-                f"Cannot resume: no checkpoint at '{self.last_path}'")
-        state = load_checkpoint(self.last_path, 'cpu', required=RESUME_KEYS)
-        try:
-            self.load_state_dict(state)
-        except (KeyError, ValueError, RuntimeError, TypeError) as e:
-            raise CheckpointError(self.last_path, f'does not fit this model '
-                                  f'and configuration ({shorten(e)})') from e
-        self.tracker.truncate(self.epoch)
-        # A finished run continues if more epochs are asked for now, unless
-        # it stopped early:
-        self.finished = (self.stopper.should_stop
-                         or self.epoch >= self.config.epochs)
-
     def fit(self, resume: bool = False) -> Dict[str, Any]:
         r"""Trains (or, with :obj:`resume=True`, continues training from
         :obj:`run_dir/checkpoints/last.pt`), then evaluates the best model
@@ -426,6 +340,8 @@ class Trainer:
             atomic_write_text(self.run_dir / 'model.json', json.dumps(
                 model_record(cfg, self.model, self.data), indent=2) + '\n')
         if not resume:
+            if cfg.progress and self.announce_recipe:
+                tqdm.write(describe_recipe(cfg, self.recipe, self.model))
             self.tracker.log_params(cfg.to_dict())
         if not self._has_val():
             warnings.warn('No validation triples: the last epoch is kept as '

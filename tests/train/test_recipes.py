@@ -235,3 +235,16 @@ def test_a_second_regulariser_on_a_self_regularising_model_warns():
         warnings.simplefilter('error')
         Trainer(SelfRegularised(kg['entity'].num_nodes, 3, 8), kg,
                 progress=False)
+
+
+def test_trainer_prints_the_recipe_at_start(capsys):
+    kg = _kg()
+    Trainer(_model(kg), kg, epochs=1, lr=0.3, progress=True,
+            trackers=[]).fit()
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.startswith('recipe: RecipeDistMult as published [paper '
+                           'Table 5]; overridden: ')
+    overridden = line.split('overridden: ')[1].split(', ')
+    # sparse=False is DistMult's default: not an override.
+    assert sorted(overridden) == ['epochs=1 (published 2)',
+                                  'lr=0.3 (published 0.2)']
