@@ -7,7 +7,8 @@ first run, then re-runs itself inside it)::
     python benchmarks/speed/k_sweep.py [--fb15k237 DIR]
 
 ``--fb15k237 DIR``: a folder with FB15k-237's ``train.txt`` (or
-``train.txt.gz``); without it, PyG's ``FB15k_237`` dataset is downloaded.
+``train.txt.gz``); without it, ``../shared/data/FB15k-237`` beside the
+repository if present, else PyG's ``FB15k_237`` dataset is downloaded.
 The small KG is the bundled VTKG-I (~100 entities).
 
 Every implementation takes the same positive batches, draws its own k
@@ -63,8 +64,10 @@ def load_triples(args):
                                     'VTKG-I'))
     out['VTKG-I'] = (num_entities(small), num_relations(small),
                      torch.stack(triples(small, 'train'), 1))
-    if args.fb15k237:
-        fb = read_kg_folder(args.fb15k237)
+    shared = osp.join(ROOT, '..', 'shared', 'data', 'FB15k-237')
+    folder = args.fb15k237 or (shared if osp.isdir(shared) else None)
+    if folder:
+        fb = read_kg_folder(folder)
         out['FB15k-237'] = (num_entities(fb), num_relations(fb),
                             torch.stack(triples(fb, 'train'), 1))
     else:
