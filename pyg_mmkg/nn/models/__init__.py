@@ -8,10 +8,12 @@ from .mose import MoSE
 from .vlkge import VLKGE
 from .vista import VISTA
 from .momok import MoMoK
+from .literale import LiteralE
 
 __all__ = classes = [
     'MoSE',
     'VLKGE',
     'VISTA',
     'MoMoK',
+    'LiteralE',
 ]

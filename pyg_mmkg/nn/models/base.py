@@ -9,7 +9,7 @@ from torch import Tensor
 
 from pyg_mmkg.nn.kge.model import ScoredKGEModel
 
-MODALITIES = ('structure', 'text', 'image')
+MODALITIES = ('structure', 'text', 'image', 'numeric')
 ABLATION_MODES = ('drop', 'zero', 'shuffle')
 _ALIASES = {'visual': 'image', 'images': 'image', 'textual': 'text',
             'graph': 'structure'}
@@ -41,7 +41,9 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
     :obj:`{modality: (x [N, D], mask [N] bool)}`.
 
     Images :obj:`x_image` [N, K, D] are averaged over the valid slots of
-    :obj:`image_mask` [N, K]. Rows of entities without the modality are
+    :obj:`image_mask` [N, K]. Numeric literals :obj:`x_numeric` [N, L] have
+    their missing values (:obj:`numeric_mask` [N, L]) set to zero; an
+    entity has the modality when it has at least one value. Rows of entities without the modality are
     zeroed, so that whatever a dataset stored there can never leak into a
     model. Requested modalities missing from :obj:`data` are skipped.
     """
@@ -64,6 +66,15 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
                 x = (x * weight).sum(1) / weight.sum(1).clamp(min=1.0)
                 mask = slots.any(1) if mask is None else (mask.bool()
                                                           & slots.any(1))
+        elif m == 'numeric' and 'x_numeric' in store:
+            # Missing values (numeric_mask [N, L] False) become 0; an entity
+            # has the modality if it has at least one value.
+            x = store.x_numeric.float()
+            values = store.get('numeric_mask', None)
+            values = (torch.ones_like(x, dtype=torch.bool) if values is None
+                      else values.to(torch.bool))
+            x = torch.where(values, x, torch.zeros_like(x))
+            mask = values.any(1)
         else:
             continue
         if x.size(0) != num_nodes:

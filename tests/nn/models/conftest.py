@@ -33,6 +33,12 @@ def make_mm_data(num_nodes: int = 24, num_relations: int = 3,
     store.has_text[2:4] = True
     store.image_mask[2:4, 0] = True
     store.has_image = store.image_mask.any(1)
+    # Numeric literals: 3 attributes, some values missing, entities 0 and
+    # 1 without any.
+    store.x_numeric = 100 * torch.randn(num_nodes, 3, generator=gen)
+    store.numeric_mask = torch.rand(num_nodes, 3, generator=gen) > 0.4
+    store.numeric_mask[0:2] = False
+    store.numeric_mask[2:4, 0] = True
     return data
 
 

@@ -67,6 +67,21 @@ CONTRACT = {
             ('ce-decision', dict(decision_loss='ce'), '1vsall'),
         ]
     ],
+    # LiteralE: input dropout off (scores are compared in training mode).
+    'LiteralE': [
+        (case, dict(input_dropout=0.0, **kw), regime)
+        for case, kw, regime in [
+            ('distmult', dict(), 'kvsall'),
+            ('complex', dict(scorer='complex'), 'kvsall'),
+            ('glin', dict(gate='linear'), 'kvsall'),
+            ('complex-glin', dict(scorer='complex', gate='linear'),
+             '1vsall'),
+            ('text', dict(modalities=('structure', 'numeric', 'text')),
+             'kvsall'),
+            ('observed', dict(normalize='observed', reciprocal=False),
+             'slcwa'),
+        ]
+    ],
 }
 CASES = [(name, case_id, kwargs, regime)
          for name, cases in CONTRACT.items()
