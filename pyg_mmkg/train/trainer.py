@@ -44,7 +44,9 @@ class Trainer(CheckpointMixin):
     (KvsAll/1vsAll, with reciprocal relations) on it. A model that defines
     :obj:`training_loss(batch, encoded)` supplies its own objective (see
     :class:`~pyg_mmkg.train.TrainBatch`); returning :obj:`None` falls back
-    to the configured loss. A model that defines :obj:`on_fit_end(trainer)`
+    to the configured loss. A model's :obj:`after_step()`, if it defines
+    one, runs after every optimiser step (*e.g.* to project embeddings onto
+    a norm ball). A model that defines :obj:`on_fit_end(trainer)`
     has it called on the selected model after training, before the final
     evaluation (*e.g.* to fit an ensemble on
     :obj:`trainer.split_triples['val']`); the weights it leaves are saved
@@ -256,6 +258,8 @@ class Trainer(CheckpointMixin):
                                            self.config.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if callable(getattr(self.model, 'after_step', None)):
+            self.model.after_step()  # E.g. max-norm constraints (IKRL).
         return loss.detach()
 
     def _warn_fallback(self, message: str) -> None:

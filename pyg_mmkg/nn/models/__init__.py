@@ -9,6 +9,7 @@ from .vlkge import VLKGE
 from .vista import VISTA
 from .momok import MoMoK
 from .literale import LiteralE
+from .ikrl import IKRL
 
 __all__ = classes = [
     'MoSE',
@@ -16,4 +17,5 @@ __all__ = classes = [
     'VISTA',
     'MoMoK',
     'LiteralE',
+    'IKRL',
 ]

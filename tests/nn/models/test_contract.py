@@ -82,6 +82,13 @@ CONTRACT = {
              'slcwa'),
         ]
     ],
+    # IKRL: 'sbr' ignores images at test (tests/nn/models/test_ikrl.py).
+    'IKRL': [
+        ('ibr', dict(), 'slcwa'),
+        ('union', dict(variant='union'), 'slcwa'),
+        ('l2-autograd-attention', dict(variant='union', p_norm=2,
+                                       detach_attention=False), 'slcwa'),
+    ],
 }
 CASES = [(name, case_id, kwargs, regime)
          for name, cases in CONTRACT.items()
