@@ -132,6 +132,11 @@ class LiteralE(MultimodalKGEModel):
             (default: :obj:`"official"`)
         input_dropout (float, optional): Dropout of the query entity and
             relation. (default: :obj:`0.2`)
+        objective (str, optional): The 1-N loss: :obj:`"bce"` (published)
+            or :obj:`"ce"` (softmax cross-entropy over all entities, with
+            multi-hot targets normalised; not the paper's, for short
+            budgets in which the BCE has not left its initial plateau).
+            (default: :obj:`"bce"`)
         reciprocal (bool, optional): Learn inverse relations.
             (default: :obj:`True`)
         sparse (bool, optional): Sparse embedding gradients.
@@ -169,6 +174,7 @@ class LiteralE(MultimodalKGEModel):
         numeric_mask: Optional[Tensor] = None,
         normalize: str = 'official',
         input_dropout: float = 0.2,
+        objective: str = 'bce',
         reciprocal: bool = True,
         sparse: bool = False,
     ):
@@ -180,6 +186,9 @@ class LiteralE(MultimodalKGEModel):
         if not isinstance(scorer, (DistMultScorer, ComplExScorer)):
             raise ValueError('LiteralE supports DistMult and ComplEx scorers')
         check_positive('hidden_channels', hidden_channels)
+        if objective not in ('bce', 'ce'):
+            raise ValueError(f"'objective' must be 'bce' or 'ce' (got "
+                             f"'{objective}')")
         super().__init__(num_nodes, num_relations, hidden_channels, scorer,
                          sparse, reciprocal)
         features = dict(features or {})
@@ -197,6 +206,7 @@ class LiteralE(MultimodalKGEModel):
             raise ValueError("LiteralE needs the 'structure' modality")
         self.register_buffer('numeric_fill', fill, persistent=False)
         self.normalize, self.gate = normalize, gate
+        self.objective = objective
         self.complex = isinstance(scorer, ComplExScorer)
         dims = [self.feature_dim(m) for m in self.feature_modalities]
         parts = 2 if self.complex else 1
@@ -285,14 +295,19 @@ class LiteralE(MultimodalKGEModel):
     def training_loss(self, batch: Any, encoded: Encoded) -> Tensor:
         r"""The published 1-N binary cross-entropy over all entities
         (KvsAll targets as given, label smoothing already applied by the
-        loader; 1vsAll answers one-hot), or the binary cross-entropy of the
+        loader; 1vsAll answers one-hot; softmax cross-entropy with
+        :obj:`objective="ce"`), or the binary cross-entropy of the
         positives and negatives of an sLCWA batch."""
-        from pyg_mmkg.train.losses import bce_loss, one_to_n_bce_loss
+        from pyg_mmkg.train.losses import (bce_loss, one_to_n_bce_loss,
+                                           one_to_n_ce_loss)
         from pyg_mmkg.train.objectives import lcwa_scores, slcwa_scores
         if batch.regime == 'slcwa':
             return bce_loss(*slcwa_scores(self, batch, encoded))
         scores = lcwa_scores(self, batch, encoded)
         targets = batch.targets
+        if self.objective == 'ce':
+            return one_to_n_ce_loss(scores, batch.tail_index
+                                    if targets is None else targets)
         if targets is None:
             targets = torch.nn.functional.one_hot(
                 batch.tail_index, scores.size(-1)).to(scores.dtype)

@@ -186,3 +186,20 @@ def test_published_recipe():
     assert c['model_kwargs'] == {'input_dropout': 0.2}
     config = TrainConfig(model='literale').with_recipe(recipe)
     assert config.reciprocal and config.loss_name == 'bce'
+
+
+def test_ce_objective_for_short_budgets():
+    torch.manual_seed(0)
+    data = tiny_data()
+    model = LiteralE.from_data(data, hidden_channels=D, objective='ce')
+    model.eval()
+    h, r = torch.tensor([0, 3]), torch.tensor([1, 2])
+    targets = torch.zeros(2, N)
+    targets[0, 2] = targets[0, 5] = targets[1, 1] = 1.0
+    scores = model.score_tails(h, r)
+    # -sum_e q_e log softmax(s)_e with q the normalised multi-hot targets:
+    q = targets / targets.sum(1, keepdim=True)
+    expected = -(q * torch.log_softmax(scores, -1)).sum(1).mean()
+    loss = model.training_loss(TrainBatch('kvsall', h, r, targets=targets),
+                               model.encode())
+    assert torch.allclose(loss, expected, atol=1e-6)
