@@ -114,8 +114,12 @@ def regularization(batch: TrainBatch, encoded: Any,
 def needs_encoding(model, config: TrainConfig) -> bool:
     r"""Whether a step must call :meth:`encode`: always, except for models
     whose representations are plain embedding tables (then row-wise lookups
-    are cheaper) when no regulariser needs the representations."""
+    are cheaper) when no regulariser needs the representations, and models
+    that set :obj:`encodes_batch_only = True` (their :meth:`training_loss`
+    gets :obj:`encoded=None` and encodes only the batch's entities)."""
     if not callable(getattr(model, 'encode', None)):
+        return False
+    if getattr(model, 'encodes_batch_only', False):
         return False
     if callable(getattr(model, 'training_loss', None)):
         return True

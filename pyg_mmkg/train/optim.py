@@ -47,6 +47,8 @@ def build_optimizer(config: TrainConfig, params: Iterable,
         return torch.optim.Adagrad(params, **kwargs)
     if name == 'sgd':
         return torch.optim.SGD(params, **kwargs)
+    if name == 'rmsprop':  # TransAE's reference (torch defaults otherwise)
+        return torch.optim.RMSprop(params, **kwargs)
     raise ValueError(f"Unknown optimizer '{name}'")  # pragma: no cover
 
 

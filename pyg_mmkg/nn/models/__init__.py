@@ -10,6 +10,7 @@ from .vista import VISTA
 from .momok import MoMoK
 from .literale import LiteralE
 from .ikrl import IKRL
+from .transae import TransAE
 
 __all__ = classes = [
     'MoSE',
@@ -18,4 +19,5 @@ __all__ = classes = [
     'MoMoK',
     'LiteralE',
     'IKRL',
+    'TransAE',
 ]

@@ -20,20 +20,24 @@ class _NoScorer(Scorer):
     pass
 
 
-def energy(x: Tensor, p_norm: int) -> Tensor:
-    r"""The IKRL/TransE energy of :obj:`x = h + r - t` along the last
-    dimension: the L1 norm, or the *squared* L2 norm (:obj:`L1_flag=0` of
-    the official code)."""
-    return x.abs().sum(-1) if p_norm == 1 else x.pow(2).sum(-1)
+def energy(x: Tensor, p_norm: int, root: bool = False) -> Tensor:
+    r"""The TransE energy of :obj:`x = h + r - t` along the last dimension:
+    the L1 norm, or the *squared* L2 norm (:obj:`L1_flag=0` of IKRL's
+    code; the L2 norm itself with :obj:`root=True`)."""
+    if p_norm == 1:
+        return x.abs().sum(-1)
+    return x.norm(dim=-1) if root else x.pow(2).sum(-1)
 
 
-def energy_all(query: Tensor, candidates: Tensor, p_norm: int) -> Tensor:
+def energy_all(query: Tensor, candidates: Tensor, p_norm: int,
+               root: bool = False) -> Tensor:
     r""":func:`energy` of :obj:`query[b] - candidates[n]` for all pairs,
     :obj:`[B, N]`."""
     if p_norm == 1:
         return torch.cdist(query, candidates, p=1)
-    return torch.cdist(query, candidates, p=2,
-                       compute_mode='donot_use_mm_for_euclid_dist').pow(2)
+    out = torch.cdist(query, candidates, p=2,
+                      compute_mode='donot_use_mm_for_euclid_dist')
+    return out if root else out.pow(2)
 
 
 class IKRL(MultimodalKGEModel):

@@ -89,6 +89,12 @@ CONTRACT = {
         ('l2-autograd-attention', dict(variant='union', p_norm=2,
                                        detach_attention=False), 'slcwa'),
     ],
+    'TransAE': [
+        ('text-image', dict(image_hidden=5), 'slcwa'),
+        ('text', dict(modalities=('text', )), 'slcwa'),
+        ('l2', dict(modalities=('structure', 'text', 'image'), p_norm=2),
+         'slcwa'),
+    ],
 }
 CASES = [(name, case_id, kwargs, regime)
          for name, cases in CONTRACT.items()
