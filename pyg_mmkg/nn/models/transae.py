@@ -96,13 +96,15 @@ class TransAE(MultimodalKGEModel):
                  filtered_negatives=False, loss='margin', margin=1.0,
                  optimizer='rmsprop', lr=0.01, weight_decay=0.0,
                  scheduler='none', grad_clip=None, batch_size=128,
-                 epochs=2000, eval_every=10, metric='hits@10', dim=50,
+                 epochs=2000, eval_every=10, metric='hits@10',
+                 patience=None, dim=50,
                  model_kwargs={'margin': 1.0, 'beta': 0.4, 'p_norm': 1}),
             source=f'{_SOURCE} TransE-PyTorch-master/main.py, model.py',
             notes='main.py flags: lr 0.01 (RMSprop), batch_size 128, '
             'vector_length 50, margin 1.0, norm 1, epochs 2000, beta 0.4 '
             '(the TransE class default is 0.5), validation every 10 epochs '
-            'by Hits@10 (raw in the reference, filtered here); one '
+            'by Hits@10 (raw in the reference, filtered here), keeping the '
+            'best validation checkpoint without early stopping; one '
             'unfiltered corrupted head or tail per positive. No official '
             'code exists: this is the reference re-implementation.'),
     }
