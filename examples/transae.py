@@ -26,7 +26,8 @@ import os.path as osp
 
 import torch
 
-from pyg_mmkg.data import filter_index, triples
+from pyg_mmkg.data import (filter_index, num_entities, num_relations,
+                           triples)
 from pyg_mmkg.evaluation import evaluate
 from pyg_mmkg.nn.kge import TransE
 from pyg_mmkg.nn.models import TransAE
@@ -76,13 +77,11 @@ if args.model == 'transae':
     model = TransAE.from_data(data, hidden_channels=50, modalities=('text', ))
     trainer = Trainer(model, data, **options)  # the published recipe
 else:
-    model = TransE(data['entity'].num_nodes, data['entity', 'to',
-                                                  'entity'].edge_type.max()
-                   .item() + 1, 50, margin=1.0)
-    trainer = Trainer(model, data, regime='slcwa', num_negatives=1,
-                      loss='margin', margin=1.0, optimizer='rmsprop',
-                      lr=0.01, batch_size=128, epochs=2000, eval_every=10,
-                      metric='hits@10', patience=None, **options)
+    model = TransE(num_entities(data), num_relations(data), 50, margin=1.0)
+    same = dict(regime='slcwa', num_negatives=1, loss='margin', margin=1.0,
+                optimizer='rmsprop', lr=0.01, batch_size=128, epochs=2000,
+                eval_every=10, metric='hits@10', patience=None)
+    trainer = Trainer(model, data, **{**same, **options})
 result = trainer.fit()
 row = dict(model=args.model, setting=args.setting, seed=args.seed,
            epochs=result['epochs_trained'], best_epoch=result['best_epoch'],

@@ -41,8 +41,8 @@ def energy_all(query: Tensor, candidates: Tensor, p_norm: int,
 
 
 class IKRL(MultimodalKGEModel):
-    r"""The IKRL model from the `"Image-embodied Knowledge Representation
-    Learning" <https://arxiv.org/abs/1609.07028>`_ paper (IJCAI 2017).
+    r"""The IKRL model from the "Image-embodied Knowledge Representation
+    Learning" paper (Xie et al., IJCAI 2017).
 
     Every entity has a structure-based embedding :math:`\mathbf{e}_S` and an
     image-based embedding :math:`\mathbf{e}_I`: each image feature

@@ -26,9 +26,9 @@ def _layer(in_dim: int, out_dim: int) -> Sequential:
 
 
 class TransAE(MultimodalKGEModel):
-    r"""The TransAE model from the `"Multimodal Data Enhanced Representation
-    Learning for Knowledge Graphs" <https://arxiv.org/abs/1904.04389>`_ paper
-    (IJCNN 2019), as in the reference re-implementation
+    r"""The TransAE model from the "Multimodal Data Enhanced Representation
+    Learning for Knowledge Graphs" paper (Wang et al., IJCNN 2019), as in
+    the reference re-implementation
     :obj:`ksolaiman/TransAE` (no official code was released).
 
     A multimodal autoencoder's bottleneck *is* the entity embedding; there
