@@ -314,9 +314,17 @@ def _resume_config(run_dir: Path, flags: Dict[str, Any]):
         raise FileNotFoundError(f"Cannot resume: '{run_dir}' has no "
                                 f"config.json")
     recorded = TrainConfig.from_file(path)
+    flags = dict(flags)
+    if 'model_kwargs' in flags:  # The given keys, over the recorded ones.
+        flags['model_kwargs'] = dict(recorded.model_kwargs,
+                                     **flags['model_kwargs'])
+    # Compare normalised values (case, aliases) field by field:
+    given = recorded.replace(**flags) if flags else recorded
     refused = [f"--{k.replace('_', '-')} {v!r} (the run used "
                f"{getattr(recorded, k)!r})" for k, v in flags.items()
-               if k not in _RESUMABLE and getattr(recorded, k) != v]
+               if k not in _RESUMABLE
+               and not _same_setting(k, getattr(given, k),
+                                     getattr(recorded, k))]
     if refused:
         allowed = ', '.join('--' + k.replace('_', '-') for k in _RESUMABLE)
         raise ValueError(f"--resume continues '{run_dir}' with its recorded "
@@ -324,7 +332,22 @@ def _resume_config(run_dir: Path, flags: Dict[str, Any]):
                          f"{'; '.join(refused)}. Start a new run "
                          f"directory to train with them (options that may "
                          f"change on resume: {allowed})")
-    return recorded.replace(**flags) if flags else recorded
+    return given
+
+
+def _same_setting(name: str, given: Any, recorded: Any) -> bool:
+    if name == 'model' and given != recorded:
+        from pyg_mmkg.train.registry import _discover
+        cls = _discover(given)
+        return cls is not None and cls is _discover(recorded)
+    return given == recorded
+
+
+def _config_file_values(path: str) -> Dict[str, Any]:
+    from pyg_mmkg.train import TrainConfig
+    from_file = TrainConfig.from_file(path)
+    return {k: v for k, v in from_file.to_dict().items()
+            if k in from_file.explicit_fields}
 
 
 def _cmd_train(args) -> int:
@@ -336,13 +359,12 @@ def _cmd_train(args) -> int:
     if args.resume:
         if run_dir is None:
             raise ValueError('--resume needs --run-dir')
-        config = _resume_config(run_dir, flags)
+        # A --config file counts like flags: refused where it differs.
+        values = _config_file_values(args.config) if args.config else {}
+        values.update(flags)
+        config = _resume_config(run_dir, values)
     else:
-        values = {}
-        if args.config:
-            from_file = TrainConfig.from_file(args.config)
-            values = {k: v for k, v in from_file.to_dict().items()
-                      if k in from_file.explicit_fields}
+        values = _config_file_values(args.config) if args.config else {}
         values.update(flags)
         config = TrainConfig.from_dict(values)
     if config.dataset is None:

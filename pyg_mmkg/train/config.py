@@ -3,6 +3,7 @@ import dataclasses
 import functools
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -224,11 +225,12 @@ class TrainConfig:
                                  f"choose from {', '.join(choices)})")
         if self.loss is not None:
             self.loss = self.loss.lower()
-            valid = SLCWA_LOSSES if self.regime == 'slcwa' else LCWA_LOSSES
-            if self.loss not in valid:
-                raise ValueError(f"Loss '{self.loss}' ({_flag('loss')}) does "
-                                 f"not fit regime '{self.regime}' (choose "
-                                 f"from {', '.join(valid)})")
+            # While the regime is not given, a recipe may still set it: a
+            # loss of another regime is checked once it is final
+            # (check_loss_regime, called by the Trainer).
+            if 'regime' in self.explicit_fields or self.loss not in (
+                    SLCWA_LOSSES + LCWA_LOSSES):
+                self.check_loss_regime()
         for name in ['num_negatives', 'epochs', 'batch_size',
                      'eval_every', 'eval_batch_size']:
             _check(self, name, int, lambda v: v >= 1, 'a positive integer')
@@ -268,6 +270,16 @@ class TrainConfig:
             raise ValueError(f"Unknown val_filter '{self.val_filter}' "
                              f"({_flag('val_filter')}; choose from "
                              f"{', '.join(VAL_FILTERS)})")
+
+    def check_loss_regime(self) -> None:
+        r"""Raises an error if :obj:`loss` does not fit :obj:`regime`."""
+        if self.loss is None:
+            return
+        valid = SLCWA_LOSSES if self.regime == 'slcwa' else LCWA_LOSSES
+        if self.loss not in valid:
+            raise ValueError(f"Loss '{self.loss}' ({_flag('loss')}) does "
+                             f"not fit regime '{self.regime}' (choose "
+                             f"from {', '.join(valid)})")
 
     @property
     def loss_name(self) -> str:
@@ -335,8 +347,13 @@ class TrainConfig:
 
     def replace(self, **changes) -> 'TrainConfig':
         r"""A copy with :obj:`changes`, which count as explicitly set."""
-        out = dataclasses.replace(self, **changes)
-        out._explicit = self.explicit_fields | frozenset(changes)
+        explicit = self.explicit_fields | frozenset(changes)
+        _PENDING.explicit = explicit  # seen by __init__'s checks
+        try:
+            out = dataclasses.replace(self, **changes)
+        finally:
+            _PENDING.explicit = None
+        out._explicit = explicit
         return out
 
     @property
@@ -384,11 +401,17 @@ class TrainConfig:
 _dataclass_init = TrainConfig.__init__
 
 
+_PENDING = threading.local()
+
+
 @functools.wraps(_dataclass_init)
 def _init(self, *args, **kwargs):
-    _dataclass_init(self, *args, **kwargs)
     names = TrainConfig.field_names()
-    self._explicit = frozenset(names[:len(args)]) | frozenset(kwargs)
+    pending = getattr(_PENDING, 'explicit', None)
+    _PENDING.explicit = None
+    self._explicit = (pending if pending is not None else
+                      frozenset(names[:len(args)]) | frozenset(kwargs))
+    _dataclass_init(self, *args, **kwargs)
 
 
 TrainConfig.__init__ = _init

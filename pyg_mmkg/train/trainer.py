@@ -113,6 +113,8 @@ class Trainer(CheckpointMixin):
         # field the user did not set (not the model's own arguments).
         config, self.recipe = apply_recipe(config, model,
                                            skip=('dim', 'model_kwargs'))
+        config.check_loss_regime()
+        config = _drop_ignored_fields(config, model, self.recipe)
         # Record the model actually trained, not the config's defaults:
         config = config_for_model(config, model)
         self.config = config
@@ -333,7 +335,8 @@ class Trainer(CheckpointMixin):
             self._resume()
         elif self.last_path is not None and self.last_path.exists():
             raise FileExistsError(
-                f"'{self.run_dir}' already holds a run; pass resume=True to "
+                f"'{self.run_dir}' already holds a run; pass resume=True "
+                f"(--resume on the command line) to "
                 f"continue it or choose another run directory")
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -446,3 +449,36 @@ class Trainer(CheckpointMixin):
         return (f'{self.__class__.__name__}({self.model.__class__.__name__}, '
                 f'regime={self.config.regime}, epochs={self.config.epochs}, '
                 f'device={self.device})')
+
+
+def _drop_ignored_fields(config: TrainConfig, model: Any,
+                         recipe: Any) -> TrainConfig:
+    # A model whose training_loss defines its own objective for a regime
+    # declares the config fields it ignores there (`ignores_config`): an
+    # explicit value of one of them would be recorded but never used, so
+    # warn and record the value that is in effect instead.
+    ignored = getattr(model, 'ignores_config', {}).get(config.regime, ())
+    default = TrainConfig(recipe='none')
+    reference, changed = {}, []
+    for name in ignored:
+        value = default.to_dict()[name]
+        if (recipe is not None and name in recipe.config
+                and recipe.config.get('regime', config.regime)
+                == config.regime):
+            value = recipe.config[name]
+        if (name in config.explicit_fields
+                and getattr(config, name) != value):
+            changed.append(f"--{name.replace('_', '-')} "
+                           f"{getattr(config, name)!r}")
+            reference[name] = value
+    if not changed:
+        return config
+    warnings.warn(
+        f"{type(model).__name__}.training_loss defines its own objective "
+        f"for '{config.regime}' batches and ignores {', '.join(changed)}; "
+        f"recording the values in effect instead "
+        f"({', '.join(f'{k}={v!r}' for k, v in reference.items())})",
+        stacklevel=3)
+    out = config.replace(**reference)
+    out._explicit = config.explicit_fields - frozenset(reference)
+    return out

@@ -21,7 +21,8 @@ def test_defaults_resolve_losses_and_margins():
     (dict(regime='lcwa'), "Unknown regime 'lcwa'"),
     (dict(optimizer='lbfgs'), "Unknown optimizer 'lbfgs'"),
     (dict(scheduler='linear'), "Unknown scheduler 'linear'"),
-    (dict(loss='nssa'), "does not fit regime 'kvsall'"),
+    (dict(regime='kvsall', loss='nssa'), "does not fit regime 'kvsall'"),
+    (dict(loss='hinge'), "does not fit regime 'kvsall'"),
     (dict(epochs=0), r"'epochs' \(--epochs\) must be a positive integer"),
     (dict(patience=0), r"'patience' \(--patience\) must be a positive"),
     (dict(label_smoothing=1.0),
@@ -64,3 +65,10 @@ def test_unknown_keys_are_listed(tmp_path):
     path.write_text(json.dumps({'epochs': 3, 'learning_rate': 0.1}))
     with pytest.raises(ValueError, match=r"\['learning_rate'\].*valid keys"):
         TrainConfig.from_file(path)
+
+
+def test_loss_of_another_regime_is_checked_once_the_regime_is_final():
+    config = TrainConfig(loss='nssa')  # a recipe may still set the regime
+    with pytest.raises(ValueError, match="does not fit regime 'kvsall'"):
+        config.check_loss_regime()
+    assert config.replace(regime='slcwa').loss_name == 'nssa'

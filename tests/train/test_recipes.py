@@ -248,3 +248,79 @@ def test_trainer_prints_the_recipe_at_start(capsys):
     # sparse=False is DistMult's default: not an override.
     assert sorted(overridden) == ['epochs=1 (published 2)',
                                   'lr=0.3 (published 0.2)']
+
+
+def test_a_loss_of_the_recipes_regime_may_be_given_alone(tmp_path):
+    # The recipe's regime is sLCWA: an sLCWA loss without --regime is meant
+    # for it (it used to be checked against the generic 'kvsall').
+    merged, _ = apply_recipe(TrainConfig(loss='margin'), RecipeDistMult)
+    assert (merged.regime, merged.loss) == ('slcwa', 'margin')
+    kg = _kg()
+    with pytest.raises(ValueError, match="Loss 'margin' .* does not fit "
+                       "regime 'kvsall'"):  # no recipe: the generic regime
+        Trainer(DistMult(kg['entity'].num_nodes, 3, 8, reciprocal=True), kg,
+                loss='margin', progress=False)
+    with pytest.raises(ValueError, match="does not fit regime 'kvsall'"):
+        TrainConfig(regime='kvsall', loss='margin')  # both explicit
+
+
+class OwnObjective(RecipeDistMult):
+    ignores_config = {'slcwa': ('loss', 'margin')}
+
+    def training_loss(self, batch, encoded):
+        from pyg_mmkg.train.losses import softplus_loss
+        from pyg_mmkg.train.objectives import slcwa_scores
+        return softplus_loss(*slcwa_scores(self, batch, encoded))
+
+
+def test_fields_a_model_ignores_warn_and_are_not_recorded(tmp_path):
+    kg = _kg()
+    run = tmp_path / 'run'
+    with pytest.warns(UserWarning, match=r"OwnObjective.training_loss "
+                      r"defines its own objective for 'slcwa' batches and "
+                      r"ignores --loss 'margin', --margin 5\.0"):
+        trainer = Trainer(OwnObjective(kg['entity'].num_nodes, 3, 8), kg,
+                          loss='margin', margin=5.0, epochs=1,
+                          progress=False, run_dir=run)
+    assert (trainer.config.loss, trainer.config.margin) == ('softplus', None)
+    trainer.fit()
+    config = json.loads((run / 'config.json').read_text())
+    assert (config['loss'], config['margin']) == ('softplus', None)
+    record = json.loads((run / 'recipe.json').read_text())
+    assert 'loss' not in record['overridden']
+    with warnings.catch_warnings():  # the value in effect: no warning
+        warnings.simplefilter('error')
+        Trainer(OwnObjective(kg['entity'].num_nodes, 3, 8), kg,
+                loss='softplus', progress=False)
+
+
+def test_resume_accepts_the_same_command_written_differently(tmp_path,
+                                                              capsys):
+    kg = write_tsv_kg(tmp_path / 'kg')
+    run = tmp_path / 'run'
+    base = ['train', '--dataset', str(kg), '--dim', '4', '--run-dir',
+            str(run), '--no-progress']
+    assert main(base + ['--model', 'recipe_distmult', '--epochs', '1',
+                        '--optimizer', 'adagrad']) == 0
+    assert main(base + ['--model', 'Recipe-DistMult', '--epochs', '2',
+                        '--optimizer', 'AdaGrad', '--model-kwargs',
+                        '{"sparse": false}', '--resume']) == 0
+    assert json.loads((run / 'results.json').read_text())[
+        'epochs_trained'] == 2
+    # A --config file is held to the same rule as flags.
+    cfg = tmp_path / 'cfg.json'
+    cfg.write_text('{"lr": 0.5, "optimizer": "sgd"}')
+    assert main(base + ['--resume', '--config', str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert "--lr 0.5 (the run used 0.2)" in err
+    assert "--optimizer 'sgd' (the run used 'adagrad')" in err
+
+
+def test_existing_run_error_names_the_flag(tmp_path, capsys):
+    kg = write_tsv_kg(tmp_path / 'kg')
+    base = ['train', '--dataset', str(kg), '--model', 'distmult', '--dim',
+            '4', '--epochs', '1', '--run-dir', str(tmp_path / 'r'),
+            '--no-progress']
+    assert main(base) == 0
+    assert main(base) == 1
+    assert '(--resume on the command line)' in capsys.readouterr().err

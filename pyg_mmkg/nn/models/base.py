@@ -43,9 +43,10 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
     Images :obj:`x_image` [N, K, D] are averaged over the valid slots of
     :obj:`image_mask` [N, K]. Numeric literals :obj:`x_numeric` [N, L] have
     their missing values (:obj:`numeric_mask` [N, L]) set to zero; an
-    entity has the modality when it has at least one value. Rows of entities without the modality are
-    zeroed, so that whatever a dataset stored there can never leak into a
-    model. Requested modalities missing from :obj:`data` are skipped.
+    entity has the modality when it has at least one value. Rows of
+    entities without the modality are zeroed, so that whatever a dataset
+    stored there can never leak into a model. Requested modalities
+    missing from :obj:`data` are skipped.
     """
     store = data['entity']
     num_nodes = int(store.num_nodes)

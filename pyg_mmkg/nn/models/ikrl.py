@@ -126,6 +126,10 @@ class IKRL(MultimodalKGEModel):
             triples, to filter relation-corrupted negatives.
             (default: :obj:`None`)
     """
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
+                                'label_smoothing')}
     recipes = {
         None: Recipe(
             dict(regime='slcwa', num_negatives=1, sampler='uniform',

@@ -142,6 +142,10 @@ class LiteralE(MultimodalKGEModel):
         sparse (bool, optional): Sparse embedding gradients.
             (default: :obj:`False`)
     """
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature'),
+                      '1vsall': ('loss', ), 'kvsall': ('loss', )}
     recipes = {
         None: Recipe(
             dict(regime='kvsall', loss='bce', label_smoothing=0.0,

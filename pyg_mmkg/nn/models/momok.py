@@ -119,6 +119,10 @@ class MoMoK(_ExID, MultimodalKGEModel):
     """
     # `train.py`'s defaults are the DB15K run; the README gives MKG-W and
     # MKG-Y (its `scripts/train.sh` is not in the repository).
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature'),
+                      '1vsall': ('loss', ), 'kvsall': ('loss', )}
     recipes = {
         None: _recipe('train.py (argument defaults, DB15K)', 256, 5e-4),
         'DB15K': _recipe('train.py (argument defaults, DB15K)', 256, 5e-4),

@@ -102,6 +102,9 @@ class MoSE(MultimodalKGEModel):
     """
     #: The published training configuration (:mod:`pyg_mmkg.train.recipes`;
     #: values and their deviations in :obj:`recipes[None].notes`).
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'1vsall': ('loss', 'label_smoothing'), 'kvsall': ('loss', )}
     recipes = MOSE_RECIPES
     # training_loss adds its own N3 (n3_weight): the trainer warns when a
     # second regulariser is configured on top of it.

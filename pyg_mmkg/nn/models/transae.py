@@ -90,6 +90,10 @@ class TransAE(MultimodalKGEModel):
         p_norm (int, optional): The distance norm, :obj:`1` or :obj:`2`.
             (default: :obj:`1`)
     """
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
+                                'label_smoothing')}
     recipes = {
         None: Recipe(
             dict(regime='slcwa', num_negatives=1, sampler='uniform',

@@ -105,6 +105,12 @@ class VISTA(MultimodalKGEModel):
         reciprocal (bool, optional): Accept relation ids :obj:`r + R` as
             head-slot queries. (default: :obj:`True`)
     """
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
+                                'label_smoothing'),
+                      '1vsall': ('loss', 'label_smoothing'),
+                      'kvsall': ('loss', )}
     # The official `test_*.sh` scripts; `train.py`'s defaults are VTKG-C's.
     recipes = {
         None: _recipe('VTKG-C', 'train.py (argument defaults)'),

@@ -158,6 +158,10 @@ class VLKGE(MultimodalKGEModel):
     """
     #: The published training configurations per dataset
     #: (:mod:`pyg_mmkg.train.recipes`; deviations in their :obj:`notes`).
+    #: Config fields its training_loss ignores, per regime (it defines
+    #: its own objective there): the trainer warns when they are set.
+    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
+                                'label_smoothing')}
     recipes = RECIPES
 
     def __init__(
