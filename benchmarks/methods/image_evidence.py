@@ -80,14 +80,18 @@ def main():
     model, data, config = load_run(args.run_dir)
     model.eval()
     fi = filter_index(data)
-    results = json.load(open(f'{args.run_dir}/results.json'))
+    try:  # A run stopped before its end has checkpoints but no results.
+        results = json.load(open(f'{args.run_dir}/results.json'))
+    except FileNotFoundError:
+        results = {'note': 'stopped early: best checkpoint so far'}
     base = dict(run=args.label or args.run_dir.rstrip('/').split('/')[-1],
                 model=config.model, modalities=config.modalities,
                 model_kwargs=config.model_kwargs, dim=config.dim,
                 seed=config.seed, best_epoch=results.get('best_epoch'),
                 epochs_trained=results.get('epochs_trained'),
                 val_mrr=results.get('best_val_mrr', results.get('best_metric')),
-                images='clipart (openclipart-png / tuxpaint-stamps-default)')
+                images='clipart (openclipart-png / tuxpaint-stamps-default)',
+                note=results.get('note'))
     rows = []
     with torch.no_grad():
         rows.append(dict(base, variant='full',
