@@ -2,9 +2,11 @@ r"""VISTA's datasets (Lee et al., Findings of EMNLP 2023): VTKG-I, VTKG-C,
 WN18RR++ and FB15K237 with visual and textual features."""
 from __future__ import annotations
 
+import hashlib
 import os
 import os.path as osp
 import shutil
+from typing import Optional
 
 import torch
 
@@ -13,6 +15,8 @@ from pyg_mmkg.data.io import RawFormatError
 from pyg_mmkg.datasets.base import MMKGDataset
 
 __all__ = ['VTKG_I', 'VTKG_C', 'WN18RR_PP', 'FB15K237', 'bundled_dir']
+
+_BUNDLED_FEATURES = ('text_features.pt', 'image_features.pt')
 
 _VISTA_DRIVE = ('https://drive.google.com/file/d/'
                 '1u4QthmEboMzRarF_HLYfLDOLcOZeH8Gp/view')
@@ -38,6 +42,33 @@ class _VISTADataset(MMKGDataset):
     image_selection = 'vista'
 
 
+def _attach_bundled_images(data, path: str,
+                           max_images: Optional[int]) -> None:
+    r"""Sets ``x_image`` [N, K, D], ``image_mask`` and ``has_image`` of
+    entities and relations from the bundled ``image_features.pt`` (filled
+    slots only, see ``datasets/VTKG-I/images/build_images.py``), keeping
+    the first :obj:`max_images` slots."""
+    feats = torch.load(path, map_location='cpu', weights_only=True)
+    for key in (ENTITY, RELATION):
+        mask, x = feats[f'{key}_mask'].bool(), feats[f'{key}_x'].float()
+        n = int(data[key].num_nodes)
+        if (mask.dim() != 2 or mask.size(0) != n or x.dim() != 2
+                or x.size(0) != int(mask.sum())
+                or not torch.isfinite(x).all()):
+            raise RawFormatError(path, None, f"'{key}' image features must "
+                                 f"be a [{n}, K] mask and finite "
+                                 f"[mask.sum(), D] features, got "
+                                 f"{tuple(mask.shape)} and {tuple(x.shape)}")
+        dense = x.new_zeros(n, mask.size(1), x.size(1))
+        dense[mask] = x
+        if max_images is not None:
+            dense, mask = dense[:, :max_images], mask[:, :max_images]
+        store = data[key]
+        store.x_image, store.image_mask = dense, mask
+        store.has_image = mask.any(-1)
+        data.feature_encoders[f'{key}.x_image'] = feats['encoder']
+
+
 def bundled_dir() -> str:
     r"""The folder of the VTKG-I copy shipped with pyg-mmkg."""
     here = osp.dirname(osp.abspath(__file__))
@@ -58,9 +89,16 @@ class VTKG_I(_VISTADataset):
     When the official files (with VISTA's visual and textual ``.pt``
     features) are not in ``root/raw``, the copy bundled with pyg-mmkg is
     used: the triples, names and descriptions of every entity and relation
-    (CC BY-NC-SA 4.0) plus 384-d text features of those descriptions
-    computed with the real all-MiniLM-L6-v2 sentence encoder (no images:
-    VISTA never released them and its feature files are not bundled).
+    (CC BY-NC-SA 4.0), 384-d text features of those descriptions computed
+    with the real all-MiniLM-L6-v2 sentence encoder, and 1280-d image
+    features (ImageNet EfficientNet-Lite0) of hand-checked **clipart**
+    images from Debian's ``openclipart-png`` (public domain) and
+    ``tuxpaint-stamps-default`` (GPL-2.0-or-later): up to 3 images for 108
+    of the 181 entities and 12 of the 217 relations; every other entity or
+    relation has an all-False ``image_mask`` (no wrong-sense image is ever
+    used). VISTA never released its photos; these drawings are not the
+    benchmark's images. The per-entity choices, their licences and the
+    rebuild recipe are in ``datasets/VTKG-I/images/``.
 
     **STATS:**
 
@@ -89,11 +127,14 @@ class VTKG_I(_VISTADataset):
         official = osp.join(self.raw_dir, 'textual_features_ent.pt')
         if osp.exists(official):
             return fid
-        # The bundled text features are part of the processed data: key the
+        # The bundled features are part of the processed data: key the
         # processed file on them so that a rebuilt feature file is picked up.
         from pyg_mmkg.datasets.base import sha256sum
-        path = osp.join(bundled_dir(), 'text_features.pt')
-        return f'{fid}__bundled-{sha256sum(path)[:10]}'
+        h = hashlib.sha256()
+        for name in _BUNDLED_FEATURES:
+            path = osp.join(bundled_dir(), name)
+            h.update(sha256sum(path).encode() if osp.exists(path) else b'-')
+        return f'{fid}__bundled-{h.hexdigest()[:10]}'
 
     def download(self) -> None:
         src = bundled_dir()
@@ -121,6 +162,9 @@ class VTKG_I(_VISTADataset):
                 data[key].x_text = x
                 data[key].has_text = torch.ones(n, dtype=torch.bool)
                 data.feature_encoders[f'{key}.x_text'] = feats['encoder']
+            path = osp.join(bundled_dir(), 'image_features.pt')
+            if osp.exists(path):
+                _attach_bundled_images(data, path, self.max_images)
         return data
 
 

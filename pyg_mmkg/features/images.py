@@ -10,13 +10,36 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.gif', '.bmp', '.webp',
                     '.tif', '.tiff')
 
 
+#: Identifies how :func:`load_image` turns pixels into RGB; part of the
+#: image feature cache key, so a change here never serves stale features.
+LOADER_VERSION = 'rgb-alpha-on-white-1'
+
+
+def to_rgb(img: Any) -> Any:
+    r"""Converts a :class:`PIL.Image.Image` of any mode to RGB. Transparent
+    pixels (an alpha channel, or a palette/greyscale image with a
+    transparent colour) are composited on white, as a viewer shows them:
+    a plain :obj:`convert('RGB')` would keep whatever colour hides under
+    the transparency (often black) and turn a drawing on a transparent
+    canvas into a black square."""
+    Image = import_optional('PIL.Image', 'vision')
+    if img.mode in ('P', 'L', 'RGB') and 'transparency' in img.info:
+        img = img.convert('RGBA')
+    if img.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
+        img = img.convert('RGBA')
+        white = Image.new('RGBA', img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, img)
+    return img.convert('RGB')
+
+
 def load_image(item: Any) -> Any:
-    r"""Opens one image as an RGB :class:`PIL.Image.Image`. :obj:`item` may
+    r"""Opens one image as an RGB :class:`PIL.Image.Image` (see
+    :func:`to_rgb`: transparency is composited on white). :obj:`item` may
     be a file path, raw encoded bytes, or a :class:`PIL.Image.Image`. The
     pixels are decoded here, so a truncated or corrupt file raises now."""
     Image = import_optional('PIL.Image', 'vision')
     if isinstance(item, Image.Image):
-        return item.convert('RGB')
+        return to_rgb(item)
     if isinstance(item, (bytes, bytearray)):
         item = io.BytesIO(bytes(item))
     elif isinstance(item, (str, os.PathLike)):
@@ -25,7 +48,7 @@ def load_image(item: Any) -> Any:
         raise TypeError(f"Cannot read an image from '{type(item).__name__}'")
     with Image.open(item) as img:
         img.load()
-        return img.convert('RGB')
+        return to_rgb(img)
 
 
 def _natural_key(text: str) -> List[Any]:

@@ -17,7 +17,7 @@ from pyg_mmkg.features.cache import (
     save_atomic,
     text_signature,
 )
-from pyg_mmkg.features.images import load_image
+from pyg_mmkg.features.images import LOADER_VERSION, load_image
 
 SELECTIONS = ('first', 'vista')
 
@@ -226,7 +226,8 @@ def encode_images(
     path = key = None
     if cache_dir is not None:
         key = cache_key(encoder.cache_token, 'image', lists, image_signature,
-                        max_images=K, selection=selection)
+                        max_images=K, selection=selection,
+                        loader=LOADER_VERSION)
         path = cache_path(cache_dir, 'image', encoder.identity, key)
         cached = load_cache(path, key)
         if cached is not None:
