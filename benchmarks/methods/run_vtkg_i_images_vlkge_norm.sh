@@ -12,7 +12,7 @@ set -euo pipefail
 RUNS=${1:-/tmp/mm_runs_img}
 ROOT=${2:-/tmp/mm_bench/VTKG-I}
 SEEDS=${SEEDS:-0}
-ROWS=$RUNS/vtkg_i_image_rows.jsonl
+ROWS=$RUNS/vtkg_i_image_vlkge_check_rows.jsonl
 export OMP_NUM_THREADS=1 PYTHONWARNINGS=ignore
 HERE=$(cd "$(dirname "$0")" && pwd)
 TRAIN="python -m pyg_mmkg.cli train --dataset VTKG-I --root $ROOT --no-progress --num-threads 1"
