@@ -89,7 +89,7 @@ def main():
                 model_kwargs=config.model_kwargs, dim=config.dim,
                 seed=config.seed, best_epoch=results.get('best_epoch'),
                 epochs_trained=results.get('epochs_trained'),
-                val_mrr=results.get('best_val_mrr', results.get('best_metric')),
+                val_mrr=(results.get('val') or {}).get('mrr'),  # best epoch's val
                 images='clipart (openclipart-png / tuxpaint-stamps-default)',
                 note=results.get('note'))
     rows = []
