@@ -25,7 +25,7 @@ Epoch counts and scheduler periods of a recipe are in the library's epoch
 units: one library epoch passes over every training triple once in the
 sLCWA regime, and over the queries of *both* directions in the 1-N regimes.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 
@@ -62,7 +62,6 @@ class Recipe:
     source: str
     regimes: Tuple[str, ...] = ()
     notes: str = ''
-    extra: Dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self):
         from pyg_mmkg.train.config import TrainConfig
