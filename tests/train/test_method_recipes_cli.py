@@ -3,7 +3,6 @@ the start line names it, config.json and recipe.json record it."""
 import json
 
 import pytest
-import torch
 
 from pyg_mmkg.cli import main
 from pyg_mmkg.train import Trainer
@@ -34,7 +33,6 @@ def test_cli_trains_the_published_recipe_by_default(name, root, tmp_path,
         raise StopBeforeTraining  # config.json is written by now
 
     monkeypatch.setattr(Trainer, 'train_epoch', stop)
-    torch.set_num_threads(1)
     run = tmp_path / 'run'
     with pytest.raises(StopBeforeTraining):
         main(['train', '--dataset', 'VTKG-I', '--root', str(root),

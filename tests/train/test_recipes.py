@@ -24,14 +24,6 @@ class RecipeDistMult(DistMult):
     recipes = {None: RECIPE, 'toy-KG': TOY_RECIPE}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
-
-
 def _kg():
     from train_testing import synthetic_kg
     return synthetic_kg()

@@ -14,14 +14,6 @@ from pyg_mmkg.nn.kge import ComplEx, DistMult
 from pyg_mmkg.train import Trainer, load_run, register_model
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    num_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(num_threads)
-
-
 @pytest.fixture(scope='module')
 def vtkg(tmp_path_factory):
     from pyg_mmkg.datasets import VTKG_I
