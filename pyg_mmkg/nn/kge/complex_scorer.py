@@ -38,40 +38,35 @@ class ComplExScorer(Scorer):
     def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
                       cand: Tensor,
                       cand_is_head: Tensor) -> Tuple[Tensor, Tensor]:
-        # Tail candidates: [Re(h r), Im(h r)] . c; head candidates:
-        # Re(c) Re(r conj(t)) - Im(c) Im(r conj(t)):
-        head_re, head_im = head.chunk(2, dim=-1)
-        rel_re, rel_im = rel.chunk(2, dim=-1)
-        tail_re, tail_im = tail.chunk(2, dim=-1)
-        tail_query = torch.cat([
-            head_re * rel_re - head_im * rel_im,
-            head_re * rel_im + head_im * rel_re,
-        ], dim=-1)
-        head_query = torch.cat([
-            rel_re * tail_re + rel_im * tail_im,
-            rel_re * tail_im - rel_im * tail_re,
-        ], dim=-1)
-        return _bilinear_sampled(tail_query, head_query, tail, cand,
+        return _bilinear_sampled(_tail_query(head, rel),
+                                 _head_query(rel, tail), tail, cand,
                                  cand_is_head)
 
     def score_tails(self, head: Tensor, rel: Tensor,
                     tail_all: Tensor) -> Tensor:
-        # Re(<h, r, conj(t)>) = Re(h * r) . Re(t) + Im(h * r) . Im(t):
-        head_re, head_im = head.chunk(2, dim=-1)
-        rel_re, rel_im = rel.chunk(2, dim=-1)
-        query = torch.cat([
-            head_re * rel_re - head_im * rel_im,
-            head_re * rel_im + head_im * rel_re,
-        ], dim=-1)
-        return query @ tail_all.t()
+        return _tail_query(head, rel) @ tail_all.t()
 
     def score_heads(self, rel: Tensor, tail: Tensor,
                     head_all: Tensor) -> Tensor:
-        # Re(<h, r, conj(t)>) = Re(h) . Re(r * conj(t)) - Im(h) . Im(...):
-        rel_re, rel_im = rel.chunk(2, dim=-1)
-        tail_re, tail_im = tail.chunk(2, dim=-1)
-        query = torch.cat([
-            rel_re * tail_re + rel_im * tail_im,
-            rel_re * tail_im - rel_im * tail_re,
-        ], dim=-1)
-        return query @ head_all.t()
+        return _head_query(rel, tail) @ head_all.t()
+
+
+def _tail_query(head: Tensor, rel: Tensor) -> Tensor:
+    # Re(<h, r, conj(t)>) = Re(h * r) . Re(t) + Im(h * r) . Im(t):
+    head_re, head_im = head.chunk(2, dim=-1)
+    rel_re, rel_im = rel.chunk(2, dim=-1)
+    return torch.cat([
+        head_re * rel_re - head_im * rel_im,
+        head_re * rel_im + head_im * rel_re,
+    ], dim=-1)
+
+
+def _head_query(rel: Tensor, tail: Tensor) -> Tensor:
+    # Re(<h, r, conj(t)>) = Re(h) . Re(r * conj(t)) - Im(h) . Im(...), as a
+    # dot product of [Re(h), Im(h)] with this query:
+    rel_re, rel_im = rel.chunk(2, dim=-1)
+    tail_re, tail_im = tail.chunk(2, dim=-1)
+    return torch.cat([
+        rel_re * tail_re + rel_im * tail_im,
+        rel_re * tail_im - rel_im * tail_re,
+    ], dim=-1)
