@@ -23,6 +23,10 @@ VAL_FILTERS = ('train+val', 'train+val+test')
 REGIME_FIELDS = ('loss', 'margin', 'adversarial_temperature',
                  'num_negatives', 'sampler', 'filtered_negatives',
                  'label_smoothing')
+# The loss fields of the sLCWA regime: what a model whose training_loss
+# defines its own sLCWA objective ignores (its `ignores_config`).
+SLCWA_LOSS_FIELDS = ('loss', 'margin', 'adversarial_temperature',
+                     'label_smoothing')
 
 
 def _flag(name: str) -> str:

@@ -8,6 +8,7 @@ from torch.nn import Linear
 
 from pyg_mmkg.nn.kge.scorer import Scorer
 from pyg_mmkg.nn.models.base import MultimodalKGEModel, check_positive
+from pyg_mmkg.train.config import SLCWA_LOSS_FIELDS
 from pyg_mmkg.train.recipes import Recipe
 
 Encoded = Tuple[Tensor, Tensor]
@@ -128,8 +129,7 @@ class IKRL(MultimodalKGEModel):
     """
     #: Config fields its training_loss ignores, per regime (it defines
     #: its own objective there): the trainer warns when they are set.
-    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
-                                'label_smoothing')}
+    ignores_config = {'slcwa': SLCWA_LOSS_FIELDS}
     recipes = {
         None: Recipe(
             dict(regime='slcwa', num_negatives=1, sampler='uniform',

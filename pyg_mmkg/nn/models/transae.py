@@ -10,6 +10,7 @@ from pyg_mmkg.nn.kge.scorer import Scorer
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      check_positive, features_from_data)
 from pyg_mmkg.nn.models.ikrl import energy, energy_all
+from pyg_mmkg.train.config import SLCWA_LOSS_FIELDS
 from pyg_mmkg.train.recipes import Recipe
 
 Encoded = Tuple[Tensor, Tensor]
@@ -92,8 +93,7 @@ class TransAE(MultimodalKGEModel):
     """
     #: Config fields its training_loss ignores, per regime (it defines
     #: its own objective there): the trainer warns when they are set.
-    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
-                                'label_smoothing')}
+    ignores_config = {'slcwa': SLCWA_LOSS_FIELDS}
     recipes = {
         None: Recipe(
             dict(regime='slcwa', num_negatives=1, sampler='uniform',

@@ -11,6 +11,7 @@ from pyg_mmkg.nn.models._vista_presets import (  # noqa: F401
     PRESETS, TRAIN_COMMON, TRAIN_PRESETS, _recipe)
 from pyg_mmkg.nn.models.base import (MultimodalKGEModel, build_encoder,
                                      check_positive)
+from pyg_mmkg.train.config import SLCWA_LOSS_FIELDS
 
 Encoded = Tuple[Tensor, Tensor]
 
@@ -107,8 +108,7 @@ class VISTA(MultimodalKGEModel):
     """
     #: Config fields its training_loss ignores, per regime (it defines
     #: its own objective there): the trainer warns when they are set.
-    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
-                                'label_smoothing'),
+    ignores_config = {'slcwa': SLCWA_LOSS_FIELDS,
                       '1vsall': ('loss', 'label_smoothing'),
                       'kvsall': ('loss', )}
     # The official `test_*.sh` scripts; `train.py`'s defaults are VTKG-C's.

@@ -12,6 +12,7 @@ from pyg_mmkg.nn.models._vlkge_recipes import RECIPES
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      build_encoder, features_from_data,
                                      seen_in_train)
+from pyg_mmkg.train.config import SLCWA_LOSS_FIELDS
 
 Encoded = Tuple[Tensor, Tensor]
 SCORERS = {
@@ -160,8 +161,7 @@ class VLKGE(MultimodalKGEModel):
     #: (:mod:`pyg_mmkg.train.recipes`; deviations in their :obj:`notes`).
     #: Config fields its training_loss ignores, per regime (it defines
     #: its own objective there): the trainer warns when they are set.
-    ignores_config = {'slcwa': ('loss', 'margin', 'adversarial_temperature',
-                                'label_smoothing')}
+    ignores_config = {'slcwa': SLCWA_LOSS_FIELDS}
     recipes = RECIPES
 
     def __init__(
