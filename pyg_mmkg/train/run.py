@@ -126,12 +126,13 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
     else:
         data = select_modalities(data, config.modalities)
     expected = record.get('data', {}).get('fingerprint')
-    if expected is not None and expected != data_fingerprint(data):
-        raise ValueError(f"The data given for '{run_dir}' is not the data "
-                         f"it was trained on (entities, relations or "
-                         f"triples differ: fingerprint "
-                         f"{data_fingerprint(data)[:12]} instead of "
-                         f"{expected[:12]})")
+    if expected is not None:
+        actual = data_fingerprint(data)
+        if actual != expected:
+            raise ValueError(f"The data given for '{run_dir}' is not the "
+                             f"data it was trained on (entities, relations "
+                             f"or triples differ: fingerprint "
+                             f"{actual[:12]} instead of {expected[:12]})")
     model = build_model(config, data)
     from pyg_mmkg.train.checkpoint import load_checkpoint
     state = load_checkpoint(path, map_location, required=('model',))
