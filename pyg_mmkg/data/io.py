@@ -6,15 +6,12 @@ for), and CRLF or bare-CR line endings are accepted.
 """
 from __future__ import annotations
 
-import contextlib
-import errno
 import gzip
-import os
 import os.path as osp
-import tempfile
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
-import torch
+
+from pyg_mmkg.utils.files import atomic_path, atomic_save, quote, shorten
 
 __all__ = [
     'RawFormatError',
@@ -30,26 +27,6 @@ __all__ = [
     'shorten',
     'quote',
 ]
-
-
-def shorten(text, limit: int = 200) -> str:
-    r"""Returns :obj:`text` as a string of at most :obj:`limit` characters
-    plus a note of how many were left out, so that an error message never
-    quotes a huge line or value in full."""
-    text = str(text)
-    if len(text) <= limit:
-        return text
-    return f'{text[:limit]}... [{len(text) - limit} more characters]'
-
-
-def quote(text, limit: int = 200) -> str:
-    r""":func:`repr` of :obj:`text` cut to :obj:`limit` characters (see
-    :func:`shorten`); every error that quotes a line or name uses it."""
-    text = str(text)
-    if len(text) <= limit:
-        return repr(text)
-    return (f'{text[:limit]!r}... [{len(text) - limit} more '
-            f'characters]')
 
 
 class RawFormatError(ValueError):
@@ -265,81 +242,3 @@ def read_image_index(path: str,
             raise RawFormatError(path, i, f"unknown entity {quote(key)}")
         out.setdefault(key, []).extend(images)
     return out
-
-
-@contextlib.contextmanager
-def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
-    r"""The one way files are written atomically in this package: yields a
-    fresh temporary path in the folder of :obj:`path` (unique, so parallel
-    processes writing the same target never share it) for the caller to
-    write; once the block ends, the file is flushed to disk, given the
-    umask's permissions and moved onto :obj:`path` with :func:`os.replace`.
-    If the block (or the move) fails, the temporary file is removed and
-    :obj:`path` keeps its previous content. A full disk, a read-only file
-    system or a missing permission raises an :class:`OSError` whose message
-    says so and names :obj:`path`."""
-    path = os.fspath(path)
-    folder = osp.dirname(osp.abspath(path))
-    tmp = None
-    try:
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(path) + '.',
-                                   suffix='.tmp', dir=folder)
-        os.close(fd)
-        yield tmp
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        umask = os.umask(0)  # mkstemp creates 0600 files: use the umask.
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None and osp.exists(tmp):
-            os.remove(tmp)
-        message = _write_error_message(e, path, folder)
-        if message is not None:
-            raise OSError(e.errno, message) from e
-        raise
-    _fsync_dir(folder)
-
-
-_WRITE_ERRORS = {
-    errno.ENOSPC: 'no space left on the device holding {folder}',
-    errno.EDQUOT: 'disk quota exceeded on the device holding {folder}',
-    errno.EROFS: '{folder} is on a read-only file system',
-    errno.EACCES: 'permission denied in {folder}',
-    errno.EPERM: 'operation not permitted in {folder}',
-}
-
-
-def _write_error_message(e: BaseException, path: str,
-                         folder: str) -> Optional[str]:
-    if not isinstance(e, OSError) or e.errno not in _WRITE_ERRORS:
-        return None
-    reason = _WRITE_ERRORS[e.errno].format(folder=repr(folder))
-    kept = ('its previous version is kept' if osp.exists(path) else
-            'nothing was written')
-    return f'Cannot write {path!r}: {reason} ({kept})'
-
-
-def _fsync_dir(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_save(obj, path: Union[str, os.PathLike]) -> None:
-    r"""``torch.save`` through :func:`atomic_path`, so an interrupted write
-    never leaves a partial file at :obj:`path`."""
-    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
-        torch.save(obj, f)

@@ -338,7 +338,7 @@ def feature_dict_to_tensor(
                                  f"contains NaN or inf values")
         if multi:
             if selection == 'vista' and value.size(0) > 1:
-                from pyg_mmkg.features.pipeline import vista_scores
+                from pyg_mmkg.features.selection import vista_scores
                 group = torch.zeros(value.size(0), dtype=torch.long)
                 order = torch.argsort(vista_scores(value, group, 1),
                                       descending=True, stable=True)

@@ -19,7 +19,7 @@ def _by_name(data: Any, node_type: str, values: Any, what: str) -> Any:
     Without this, a dict's keys (the names) were encoded as the texts."""
     if not isinstance(values, Mapping):
         return values
-    from pyg_mmkg.data.align import align_keys
+    from pyg_mmkg.utils.align import align_keys
     names = getattr(data[node_type], 'name', None)
     if names is None:
         raise ValueError(f"'{what}' is a dict but data['{node_type}'].name "
@@ -88,7 +88,7 @@ def attach_features(
             list of images (file paths, bytes or PIL images). Texts and
             images may also be a dict name -> value, matched to
             :obj:`data[node_type].name` (no key matching: an error; some
-            keys unmatched: a :class:`~pyg_mmkg.data.align.FeatureMatchWarning`
+            keys unmatched: a :class:`~pyg_mmkg.utils.align.FeatureMatchWarning`
             with counts).
         relation_texts (list[str or None], optional): One text per relation.
             (default: :obj:`None` = :obj:`data['relation'].text` if present

@@ -5,7 +5,7 @@ from typing import Any, Callable, Dict, Iterable, Optional
 
 import torch
 
-from pyg_mmkg.data.io import atomic_save
+from pyg_mmkg.utils.files import atomic_save
 from pyg_mmkg.features._utils import slugify
 
 
@@ -82,5 +82,5 @@ def load_cache(path: Optional[str], key: str) -> Optional[Dict[str, Any]]:
 
 def save_atomic(obj: Any, path: str) -> None:
     r"""Saves :obj:`obj` with :func:`torch.save` so that readers never see
-    a partially written file (:func:`pyg_mmkg.data.io.atomic_save`)."""
+    a partially written file (:func:`pyg_mmkg.utils.files.atomic_save`)."""
     atomic_save(obj, path)

@@ -5,7 +5,6 @@ from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
-from torch_geometric.utils import scatter
 from tqdm.auto import tqdm
 
 from pyg_mmkg.features.base import FeatureEncoder
@@ -18,8 +17,8 @@ from pyg_mmkg.features.cache import (
     text_signature,
 )
 from pyg_mmkg.features.images import LOADER_VERSION, load_image
+from pyg_mmkg.features.selection import SELECTIONS, _rank_within, vista_scores  # noqa: F401,E501
 
-SELECTIONS = ('first', 'vista')
 
 
 class TextFeatures(NamedTuple):
@@ -155,27 +154,6 @@ def _as_lists(images: Sequence[Any]) -> List[List[Any]]:
         else:
             out.append([item])
     return out
-
-
-def _rank_within(ent: Tensor, score: Tensor, num_nodes: int) -> Tensor:
-    r"""Orders images by (entity, descending score), ties by input order;
-    returns the permutation and each image's rank within its entity."""
-    perm = torch.sort(score, descending=True, stable=True)[1]
-    perm = perm[torch.sort(ent[perm], stable=True)[1]]
-    count = torch.bincount(ent, minlength=num_nodes)
-    start = count.cumsum(0) - count
-    rank = torch.arange(ent.numel()) - start[ent[perm]]
-    return perm, rank
-
-
-def vista_scores(x: Tensor, group: Tensor, num_groups: int) -> Tensor:
-    r"""VISTA's image centrality: for image :math:`i` of an entity with
-    images :math:`j \in J`, :math:`s_i = \langle f_i, \sum_{j \in J} f_j
-    \rangle`, the sum of inner products with all images of the same entity.
-    Like VISTA's :obj:`sort_vis_features`, the sum includes :math:`j = i`
-    and uses raw (unnormalised) features."""
-    total = scatter(x, group, dim=0, dim_size=num_groups, reduce='sum')
-    return (x * total[group]).sum(dim=-1)
 
 
 def encode_images(

@@ -50,7 +50,7 @@ class RunDirLock:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            from pyg_mmkg.data.io import _write_error_message
+            from pyg_mmkg.utils.files import _write_error_message
             message = _write_error_message(e, str(self.path),
                                            str(self.run_dir))
             if message is None:
