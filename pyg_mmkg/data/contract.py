@@ -117,12 +117,20 @@ def make_kg_data(
 
 
 def num_entities(data: HeteroData) -> int:
-    r"""The number of entities N."""
+    r"""The number of entities N.
+
+    Args:
+        data (HeteroData): A graph of the data contract.
+    """
     return int(data[ENTITY].num_nodes)
 
 
 def num_relations(data: HeteroData) -> int:
-    r"""The number of relations R (not counting inverse relations)."""
+    r"""The number of relations R (not counting inverse relations).
+
+    Args:
+        data (HeteroData): A graph of the data contract.
+    """
     if 'num_relations' in data:
         return int(data.num_relations)
     return int(data[RELATION].num_nodes)
@@ -147,7 +155,13 @@ def triples(data: HeteroData, split: str = 'train') -> Triples:
 
 def known_triples(data: HeteroData,
                   splits: Iterable[str] = SPLITS) -> Triples:
-    r"""Concatenates the triples of several splits (e.g. for filtering)."""
+    r"""Concatenates the triples of several splits (e.g. for filtering).
+
+    Args:
+        data (HeteroData): A graph of the data contract.
+        splits (Iterable[str], optional): The splits whose triples are
+            concatenated. (default: :obj:`('train', 'val', 'test')`)
+    """
     store = data[EDGE]
     mask = torch.zeros(store.edge_type.numel(), dtype=torch.bool)
     for split in splits:
@@ -191,6 +205,11 @@ def filter_index(data: HeteroData, splits: Iterable[str] = SPLITS):
 
     Built once from the triples of :obj:`splits` (train + val + test by
     default); see :class:`pyg_mmkg.evaluation.FilterIndex`.
+
+    Args:
+        data (HeteroData): A graph of the data contract.
+        splits (Iterable[str], optional): The splits whose triples count as
+            known answers. (default: :obj:`('train', 'val', 'test')`)
     """
     from pyg_mmkg.evaluation import FilterIndex
     h, r, t = known_triples(data, splits)
@@ -208,6 +227,14 @@ def to_relation_typed(data: HeteroData, split: str = 'train',
     names are kept in ``out.relation_names``. Node features of the entity
     store are shared (not copied). Only :obj:`split` edges are included
     (train by default, so that message passing cannot leak).
+
+    Args:
+        data (HeteroData): A graph of the data contract.
+        split (str, optional): The split whose triples become edges.
+            (default: :obj:`'train'`)
+        add_inverse (bool, optional): For the train split, also add the
+            reversed edges of relation :obj:`r` as type ``'r{r + R}'``
+            (named ``'inverse of <name>'``). (default: :obj:`False`)
     """
     out = HeteroData()
     for key, value in data[ENTITY].items():

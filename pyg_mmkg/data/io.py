@@ -220,6 +220,14 @@ def read_image_index(path: str,
 
     ``'auto'`` picks ``'pairs'`` when lines contain a tab. When
     :obj:`names` is given, an entity outside it is an error naming the line.
+
+    Args:
+        path (str): The index file.
+        names (Sequence[str], optional): The known entity names; a line naming
+            another entity is an error naming the file and line.
+            (default: :obj:`None`)
+        fmt (str, optional): :obj:`'pairs'`, :obj:`'prefixed'` or
+            :obj:`'auto'` (guessed from the first line). (default: :obj:`'auto'`)
     """
     known = set(names) if names is not None else None
     out: Dict[str, List[str]] = {}

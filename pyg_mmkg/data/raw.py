@@ -74,7 +74,11 @@ def _first_line(folder: str, name: str) -> str:
 def detect_layout(folder: str) -> str:
     r"""Guesses the layout of a raw folder from its file names and first
     lines; raises a :class:`ValueError` listing the files it found
-    otherwise."""
+    otherwise.
+
+    Args:
+        folder (str): The raw folder.
+    """
     if _exists(folder, 'train2id.txt'):
         return 'openke'
     if _exists(folder, 'entities.txt') and _exists(folder, 'relations.txt'):
@@ -377,7 +381,19 @@ def load_vista_features(data: HeteroData, folder: str,
     r"""Loads VISTA's ``visual_features_{ent,rel}.pt`` and
     ``textual_features_{ent,rel}.pt`` (each a dict name -> tensor, images as
     ``[n_images, D_v]``; relation images are ``3 * D_v`` wide) into
-    :obj:`data` where the files exist."""
+    :obj:`data` where the files exist.
+
+    Args:
+        data (HeteroData): The graph the features are attached to.
+        folder (str): The folder holding VISTA's feature files.
+        max_images (int, optional): Images kept per entity (K); :obj:`None`
+            keeps all. (default: :obj:`None`)
+        max_rel_images (int, optional): Images kept per relation.
+            (default: :obj:`None`)
+        selection (str, optional): Which images are kept when there are more:
+            :obj:`'vista'` (centrality, :func:`~pyg_mmkg.features.vista_scores`)
+            or :obj:`'first'`. (default: :obj:`'vista'`)
+    """
     for store_key, suffix, k in ((ENTITY, 'ent', max_images),
                                  (RELATION, 'rel', max_rel_images)):
         store = data[store_key]

@@ -33,7 +33,14 @@ def get_dataset(name: str, root: str = None, **kwargs) -> MMKGDataset:
     r"""Returns the dataset called :obj:`name` (case and ``-``/``_``
     insensitive), rooted at :obj:`root` (default:
     ``$PYG_HOME/pyg_mmkg/<name>``). A folder path loads a
-    :class:`KGFolder`."""
+    :class:`KGFolder`.
+
+    Args:
+        name (str): A registered dataset name or a raw KG folder.
+        root (str, optional): The dataset root. (default: :obj:`None`)
+        **kwargs (optional): Passed to the dataset class (see
+            :class:`~pyg_mmkg.datasets.base.MMKGDataset`).
+    """
     import os.path as osp
     table = {_norm(k): v for k, v in DATASETS.items()}
     cls = table.get(_norm(name))

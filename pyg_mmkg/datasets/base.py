@@ -101,6 +101,14 @@ class MMKGDataset(InMemoryDataset):
             datasets whose official splits overlap (DB15K, KVC16K).
             (default: :obj:`None`)
     """
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every dataset class documents its constructor arguments (as PyG's
+        # do): a subclass that keeps this constructor gets its Args section.
+        doc = cls.__dict__.get('__doc__')
+        if doc and 'Args:' not in doc and '__init__' not in cls.__dict__:
+            cls.__doc__ = doc.rstrip() + '\n\n' + _args_section() + '\n'
+
     layout: str = 'auto'
     files: Sequence[str] = ()
     urls: Dict[str, Tuple[str, Optional[str]]] = {}
@@ -385,3 +393,12 @@ class MMKGDataset(InMemoryDataset):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}()'
+
+
+def _args_section() -> str:
+    r"""The ``Args:`` block of :class:`MMKGDataset`'s docstring, verbatim
+    (indented as a class docstring), for subclasses that inherit its
+    constructor."""
+    doc = MMKGDataset.__doc__
+    start = doc.index('    Args:')
+    return doc[start:].rstrip()

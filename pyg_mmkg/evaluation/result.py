@@ -27,6 +27,11 @@ class EvaluationResult(dict):
     in the evaluated triples to a :obj:`dict` with the same side entries.
     Printing the result gives a table; :meth:`flat` gives
     :obj:`{'both.realistic.mrr': ...}` style keys for loggers.
+
+    Args:
+        rank_types (Sequence[str]): The rank types reported (e.g.
+            :obj:`'realistic'`).
+        ks (Sequence[int]): The :obj:`k` of the Hits@k metrics.
     """
     def __init__(self, rank_types: Sequence[str], ks: Sequence[int]):
         super().__init__()

@@ -142,5 +142,9 @@ def weights_fingerprint(module: torch.nn.Module, max_tensors: int = 4,
 
 def slugify(text: str) -> str:
     r"""Makes :obj:`text` (e.g. an encoder identity) safe as a file name:
-    every character outside :obj:`[A-Za-z0-9._-]` becomes :obj:`'_'`."""
+    every character outside :obj:`[A-Za-z0-9._-]` becomes :obj:`'_'`.
+
+    Args:
+        text (str): The text to make file-name safe.
+    """
     return re.sub(r'[^A-Za-z0-9._-]+', '_', text).strip('_')

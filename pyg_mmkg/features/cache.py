@@ -82,5 +82,10 @@ def load_cache(path: Optional[str], key: str) -> Optional[Dict[str, Any]]:
 
 def save_atomic(obj: Any, path: str) -> None:
     r"""Saves :obj:`obj` with :func:`torch.save` so that readers never see
-    a partially written file (:func:`pyg_mmkg.utils.files.atomic_save`)."""
+    a partially written file (:func:`pyg_mmkg.utils.files.atomic_save`).
+
+    Args:
+        obj (Any): The object to save.
+        path (str): The target file.
+    """
     atomic_save(obj, path)

@@ -36,7 +36,11 @@ def load_image(item: Any) -> Any:
     r"""Opens one image as an RGB :class:`PIL.Image.Image` (see
     :func:`to_rgb`: transparency is composited on white). :obj:`item` may
     be a file path, raw encoded bytes, or a :class:`PIL.Image.Image`. The
-    pixels are decoded here, so a truncated or corrupt file raises now."""
+    pixels are decoded here, so a truncated or corrupt file raises now.
+
+    Args:
+        item (Any): A file path, encoded bytes or a :class:`PIL.Image.Image`.
+    """
     Image = import_optional('PIL.Image', 'vision')
     if isinstance(item, Image.Image):
         return to_rgb(item)

@@ -29,6 +29,12 @@ def vista_scores(x: Tensor, group: Tensor, num_groups: int) -> Tensor:
     images :math:`j \in J`, :math:`s_i = \langle f_i, \sum_{j \in J} f_j
     \rangle`, the sum of inner products with all images of the same entity.
     Like VISTA's :obj:`sort_vis_features`, the sum includes :math:`j = i`
-    and uses raw (unnormalised) features."""
+    and uses raw (unnormalised) features.
+
+    Args:
+        x (torch.Tensor): Image features [M, D].
+        group (torch.Tensor): The entity of each image [M].
+        num_groups (int): The number of entities.
+    """
     total = scatter(x, group, dim=0, dim_size=num_groups, reduce='sum')
     return (x * total[group]).sum(dim=-1)

@@ -27,6 +27,15 @@ class TrainBatch:
       smoothing already applied); :obj:`tail_index` is :obj:`None`.
     * 1vsAll: queries :obj:`head_index`, :obj:`rel_type` [B] (with
       reciprocal copies) and their answer :obj:`tail_index` [B].
+
+    Args:
+        regime (str): :obj:`'slcwa'`, :obj:`'kvsall'` or :obj:`'1vsall'`.
+        head_index (torch.Tensor): Heads (sLCWA) or query entities [B].
+        rel_type (torch.Tensor): Relations [B].
+        tail_index (torch.Tensor, optional): Tails [B] (sLCWA, 1vsAll).
+        neg_head (torch.Tensor, optional): Negative heads [B, k] (sLCWA).
+        neg_tail (torch.Tensor, optional): Negative tails [B, k] (sLCWA).
+        targets (torch.Tensor, optional): Multi-hot targets [B, N] (KvsAll).
     """
     regime: str
     head_index: Tensor

@@ -45,7 +45,12 @@ def save_checkpoint(obj: Any, path: PathLike) -> None:
     :obj:`obj` is serialised with :func:`torch.save`, and the file holds
     ``{'format', 'version', 'sha256', 'payload'}`` with those bytes as a
     ``uint8`` tensor, so that :func:`load_checkpoint` detects any changed
-    byte."""
+    byte.
+
+    Args:
+        obj (Any): The checkpoint (tensors, numbers, strings, containers).
+        path (str or os.PathLike): The target file.
+    """
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     raw = buffer.getbuffer()
@@ -128,7 +133,12 @@ def get_rng_state(
         generator: Optional[torch.Generator] = None) -> Dict[str, Any]:
     r"""Captures the states of Python's, NumPy's and PyTorch's (CPU and
     CUDA) random number generators, plus that of :obj:`generator`, as plain
-    tensors and numbers (safe for :obj:`weights_only` loading)."""
+    tensors and numbers (safe for :obj:`weights_only` loading).
+
+    Args:
+        generator (torch.Generator, optional): An extra generator (e.g. the
+            data loader's) whose state is captured too. (default: :obj:`None`)
+    """
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     version, py_state, gauss_next = random.getstate()
     state = {
@@ -147,7 +157,13 @@ def get_rng_state(
 
 def set_rng_state(state: Dict[str, Any],
                   generator: Optional[torch.Generator] = None) -> None:
-    r"""Restores the states captured by :func:`get_rng_state`."""
+    r"""Restores the states captured by :func:`get_rng_state`.
+
+    Args:
+        state (dict): A state returned by :func:`get_rng_state`.
+        generator (torch.Generator, optional): The extra generator to restore.
+            (default: :obj:`None`)
+    """
     version, py_state, gauss_next = state['python']
     random.setstate((version, tuple(int(x) for x in py_state.tolist()),
                      gauss_next))
@@ -164,7 +180,11 @@ def set_rng_state(state: Dict[str, Any],
 
 
 def seed_everything(seed: int) -> None:
-    r"""Seeds Python's, NumPy's and PyTorch's generators."""
+    r"""Seeds Python's, NumPy's and PyTorch's generators.
+
+    Args:
+        seed (int): The seed.
+    """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -25,6 +25,11 @@ def plot_curves(records: Sequence[Dict[str, Any]], out_dir: PathLike,
 
     Returns the written files; returns an empty list with a warning when
     matplotlib is not installed (:obj:`pip install 'pyg-mmkg[plot]'`).
+
+    Args:
+        records (Sequence[dict]): The rows of :obj:`metrics.jsonl` (see
+            :func:`read_jsonl`).
+        out_dir (str or os.PathLike): The folder the figures are written to.
     """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -35,6 +35,11 @@ def register_model(name: str, cls: Optional[Callable[..., Module]] = None):
     A class with a :obj:`from_data(data, **kwargs)` classmethod is built
     with it; any other callable is called as
     :obj:`cls(num_nodes=N, num_relations=R, **kwargs)`.
+
+    Args:
+        name (str): The name :obj:`--model` and :obj:`TrainConfig.model` use.
+        cls (callable, optional): The class or factory; omitted when used as a
+            decorator. (default: :obj:`None`)
     """
     if cls is None:
         def decorator(c):

@@ -54,7 +54,14 @@ def load_data(dataset: Union[str, os.PathLike], root: Optional[str] = None,
     :func:`pyg_mmkg.datasets.get_dataset`), a raw KG folder, or a file
     saved with :obj:`torch.save(data, path)` (loaded with
     :obj:`weights_only=True`; see
-    :func:`pyg_mmkg.data.safe_load.safe_torch_load`)."""
+    :func:`pyg_mmkg.data.safe_load.safe_torch_load`).
+
+    Args:
+        dataset (str or os.PathLike): A dataset name, raw folder or saved file.
+        root (str, optional): The dataset root. (default: :obj:`None`)
+        modalities (Sequence[str], optional): The modalities to keep.
+            (default: :obj:`None`: all)
+    """
     if dataset is None:
         raise ValueError('No dataset given')
     dataset = os.fspath(dataset)
@@ -73,7 +80,12 @@ def load_data(dataset: Union[str, os.PathLike], root: Optional[str] = None,
 
 def build_model(config: TrainConfig, data: Any) -> torch.nn.Module:
     r"""Builds :obj:`config.model` for :obj:`data` (reciprocal relations for
-    the 1-N regimes)."""
+    the 1-N regimes).
+
+    Args:
+        config (TrainConfig): The configuration naming the model.
+        data (HeteroData): The graph the model is built for.
+    """
     from pyg_mmkg.train.registry import get_model
     kwargs = {} if config.dim is None else dict(hidden_channels=config.dim)
     if config.reciprocal:
@@ -97,7 +109,17 @@ def load_run(run_dir: Union[str, os.PathLike], data: Any = None,
     started from the command line or from Python; runs trained on data
     given in Python need :obj:`data`, which must be the same graph (its
     fingerprint is checked). User classes must be registered with
-    :func:`~pyg_mmkg.train.register_model` to be rebuilt by name."""
+    :func:`~pyg_mmkg.train.register_model` to be rebuilt by name.
+
+    Args:
+        run_dir (str or os.PathLike): The run directory.
+        data (HeteroData, optional): The graph; :obj:`None` loads the dataset
+            the run recorded. (default: :obj:`None`)
+        checkpoint (str, optional): :obj:`'best'` or :obj:`'last'`.
+            (default: :obj:`'best'`)
+        map_location (Any, optional): As in :func:`torch.load`.
+            (default: :obj:`'cpu'`)
+    """
     run_dir = Path(run_dir)
     config_path = run_dir / 'config.json'
     if not config_path.exists():

@@ -145,7 +145,11 @@ class JSONLinesTracker(Tracker):
 
 def read_jsonl(path: PathLike) -> List[Dict[str, Any]]:
     r"""Reads the records of a JSON-lines file (skipping a torn last
-    line)."""
+    line).
+
+    Args:
+        path (str or os.PathLike): The JSON-lines file.
+    """
     records = []
     with open(path) as f:
         for line in f:
@@ -277,7 +281,14 @@ def get_tracker(name: str, run_dir: Optional[PathLike] = None) -> Tracker:
     r"""Builds a tracker by name: :obj:`"console"` (compact),
     :obj:`"jsonl"`,
     :obj:`"csv"` or :obj:`"tensorboard"` (file trackers write into
-    :obj:`run_dir`)."""
+    :obj:`run_dir`).
+
+    Args:
+        name (str): :obj:`'console'`, :obj:`'jsonl'`, :obj:`'csv'` or
+            :obj:`'tensorboard'`.
+        run_dir (str or os.PathLike, optional): The folder file trackers write
+            into. (default: :obj:`None`)
+    """
     name = name.lower()
     if name == 'console':
         return ConsoleTracker.compact()

@@ -22,7 +22,12 @@ __all__ = ['atomic_path', 'atomic_save', 'shorten', 'quote']
 def shorten(text, limit: int = 200) -> str:
     r"""Returns :obj:`text` as a string of at most :obj:`limit` characters
     plus a note of how many were left out, so that an error message never
-    quotes a huge line or value in full."""
+    quotes a huge line or value in full.
+
+    Args:
+        text (Any): The value to shorten (converted with :obj:`str`).
+        limit (int, optional): The most characters kept. (default: :obj:`200`)
+    """
     text = str(text)
     if len(text) <= limit:
         return text
@@ -31,7 +36,12 @@ def shorten(text, limit: int = 200) -> str:
 
 def quote(text, limit: int = 200) -> str:
     r""":func:`repr` of :obj:`text` cut to :obj:`limit` characters (see
-    :func:`shorten`); every error that quotes a line or name uses it."""
+    :func:`shorten`); every error that quotes a line or name uses it.
+
+    Args:
+        text (Any): The value to quote (converted with :obj:`str`).
+        limit (int, optional): The most characters kept. (default: :obj:`200`)
+    """
     text = str(text)
     if len(text) <= limit:
         return repr(text)
@@ -49,7 +59,11 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
     If the block (or the move) fails, the temporary file is removed and
     :obj:`path` keeps its previous content. A full disk, a read-only file
     system or a missing permission raises an :class:`OSError` whose message
-    says so and names :obj:`path`."""
+    says so and names :obj:`path`.
+
+    Args:
+        path (str or os.PathLike): The target file.
+    """
     path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
     tmp = None
@@ -112,6 +126,11 @@ def _fsync_dir(folder: str) -> None:
 
 def atomic_save(obj, path: Union[str, os.PathLike]) -> None:
     r"""``torch.save`` through :func:`atomic_path`, so an interrupted write
-    never leaves a partial file at :obj:`path`."""
+    never leaves a partial file at :obj:`path`.
+
+    Args:
+        obj (Any): The object to save.
+        path (str or os.PathLike): The target file.
+    """
     with atomic_path(path) as tmp, open(tmp, 'wb') as f:
         torch.save(obj, f)

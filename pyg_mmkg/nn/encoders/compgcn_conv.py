@@ -15,7 +15,12 @@ def circular_correlation(a: Tensor, b: Tensor) -> Tensor:
     \sum_{i=0}^{d-1} a_i \, b_{(i + k) \bmod d}` along the last dimension,
     computed in :math:`O(d \log d)` as
     :math:`\mathcal{F}^{-1}(\overline{\mathcal{F}(\mathbf{a})} \odot
-    \mathcal{F}(\mathbf{b}))` (HolE, CompGCN)."""
+    \mathcal{F}(\mathbf{b}))` (HolE, CompGCN).
+
+    Args:
+        a (torch.Tensor): The first operand [..., d].
+        b (torch.Tensor): The second operand [..., d].
+    """
     d, dtype = a.size(-1), torch.promote_types(a.dtype, b.dtype)
     # FFTs need float32/float64 (no bfloat16, half only on some devices):
     work = dtype if dtype in (torch.float32, torch.float64) else torch.float
@@ -28,7 +33,13 @@ def compose(x: Tensor, rel: Tensor, comp: str) -> Tensor:
     r"""The entity-relation composition :math:`\phi(\mathbf{x},
     \mathbf{z})` of CompGCN: :obj:`"sub"` (:math:`\mathbf{x} - \mathbf{z}`),
     :obj:`"mult"` (:math:`\mathbf{x} \odot \mathbf{z}`) or :obj:`"corr"`
-    (:math:`\mathbf{x} \star \mathbf{z}`)."""
+    (:math:`\mathbf{x} \star \mathbf{z}`).
+
+    Args:
+        x (torch.Tensor): Entity representations [..., d].
+        rel (torch.Tensor): Relation representations [..., d].
+        comp (str): :obj:`'sub'`, :obj:`'mult'` or :obj:`'corr'`.
+    """
     if comp == 'sub':
         return x - rel
     if comp == 'mult':
