@@ -351,7 +351,10 @@ def _config_file_values(path: str) -> Dict[str, Any]:
 
 
 def _cmd_train(args) -> int:
-    from pyg_mmkg.train import TrainConfig, Trainer, get_tracker
+    from pyg_mmkg.train import (DistributedTrainer, TrainConfig, Trainer,
+                                get_tracker)
+    from pyg_mmkg.train._distributed_utils import (DEFAULT_TIMEOUT_S,
+                                                   launched_distributed)
     from pyg_mmkg.train.recipes import apply_recipe, describe_recipe
     config_fields = TrainConfig.field_names()
     flags = {k: getattr(args, k) for k in config_fields if hasattr(args, k)}
@@ -378,10 +381,18 @@ def _cmd_train(args) -> int:
     names = args.trackers or ['console', 'jsonl', 'csv']
     if not config.progress:
         names = [n for n in names if n != 'console']
-    trackers = [get_tracker(n, run_dir) for n in names]
     config, recipe = apply_recipe(config, config.model)
     print(describe_recipe(config, recipe, config.model))
-    trainer = Trainer.from_config(config, run_dir=run_dir, trackers=trackers)
+    trainer_cls, extra = Trainer, {}
+    if launched_distributed():  # torchrun --nproc-per-node K (K > 1)
+        trainer_cls = DistributedTrainer
+        extra['timeout_s'] = float(os.environ.get(
+            'PYG_MMKG_DIST_TIMEOUT_S', DEFAULT_TIMEOUT_S))
+        if int(os.environ.get('RANK', '0')) != 0:
+            names = []  # Rank 0 tracks.
+    trackers = [get_tracker(n, run_dir) for n in names]
+    trainer = trainer_cls.from_config(config, run_dir=run_dir,
+                                      trackers=trackers, **extra)
     trainer.announce_recipe = False  # printed above
     c = trainer.config
     print(f'{trainer.model!r} on {config.dataset} ({trainer.device}); '

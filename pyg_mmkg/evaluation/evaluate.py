@@ -140,6 +140,7 @@ def evaluate(
     ks: Sequence[int] = (1, 3, 10),
     per_relation: bool = False,
     log: bool = False,
+    return_ranks: bool = False,
 ) -> EvaluationResult:
     r"""Evaluates a knowledge graph embedding model by link prediction: for
     each triple :math:`(h, r, t)`, the tail query :math:`(h, r, ?)` ranks
@@ -182,6 +183,12 @@ def evaluate(
         per_relation (bool, optional): If set to :obj:`True`, additionally
             reports the metrics of each relation. (default: :obj:`False`)
         log (bool, optional): If set to :obj:`True`, shows a progress bar.
+            (default: :obj:`False`)
+        return_ranks (bool, optional): If set to :obj:`True`, returns the
+            :class:`~pyg_mmkg.evaluation.Ranks` of each side, a :obj:`dict`
+            :obj:`{side: Ranks}`, instead of the metrics (used to gather
+            the ranks of query shards, see
+            :func:`pyg_mmkg.train.distributed.distributed_evaluate`).
             (default: :obj:`False`)
 
     Returns:
@@ -243,6 +250,8 @@ def evaluate(
             model.train(was_training)
         pbar.close()
 
+    if return_ranks:
+        return ranks
     return summarise(ranks, rel_type, rank_types, ks, per_relation)
 
 

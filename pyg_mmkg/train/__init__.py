@@ -16,9 +16,12 @@ from pyg_mmkg.train.trackers import (ConsoleTracker, CSVTracker,
                                      TensorBoardTracker, Tracker,
                                      get_tracker, read_jsonl)
 from pyg_mmkg.train.trainer import Trainer
+from pyg_mmkg.train.distributed import DistributedError, DistributedTrainer
 
 __all__ = [
     'Trainer',
+    'DistributedTrainer',
+    'DistributedError',
     'TrainConfig',
     'TrainBatch',
     'EarlyStopping',

@@ -249,10 +249,7 @@ class Trainer(CheckpointMixin):
         loss without synchronising with the device."""
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
-            encoded = (self.model.encode()
-                       if needs_encoding(self.model, self.config) else None)
-            loss = batch_loss(self.model, batch, encoded, self.config,
-                              on_fallback=self._warn_fallback)
+            loss = self._compute_loss(batch)
         self.scaler.scale(loss).backward()
         if self.config.grad_clip is not None:
             self.scaler.unscale_(self.optimizer)
@@ -263,6 +260,14 @@ class Trainer(CheckpointMixin):
         if callable(getattr(self.model, 'after_step', None)):
             self.model.after_step()  # E.g. max-norm constraints (IKRL).
         return loss.detach()
+
+    def _compute_loss(self, batch) -> torch.Tensor:
+        # The loss to back-propagate (overridden by DistributedTrainer,
+        # which runs it through DistributedDataParallel).
+        encoded = (self.model.encode()
+                   if needs_encoding(self.model, self.config) else None)
+        return batch_loss(self.model, batch, encoded, self.config,
+                          on_fallback=self._warn_fallback)
 
     def _warn_fallback(self, message: str) -> None:
         # Once per trainer, and only where the regime is not the published

@@ -130,6 +130,9 @@ class IKRL(MultimodalKGEModel):
     #: Config fields its training_loss ignores, per regime (it defines
     #: its own objective there): the trainer warns when they are set.
     ignores_config = {'slcwa': SLCWA_LOSS_FIELDS}
+    #: Its training_loss sums over the batch (data-parallel training
+    #: scales it accordingly, see pyg_mmkg.train.distributed).
+    loss_reduction = 'sum'
     recipes = {
         None: Recipe(
             dict(regime='slcwa', num_negatives=1, sampler='uniform',

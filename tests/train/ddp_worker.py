@@ -1,0 +1,72 @@
+r"""One rank of the data-parallel tests (started by test_distributed.py with
+RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set). Usage:
+:obj:`python ddp_worker.py MODE OUT_DIR`."""
+import os
+import sys
+import warnings
+
+import torch
+
+torch.set_num_threads(1)
+warnings.filterwarnings('ignore')
+
+
+def main(mode: str, out: str) -> int:
+    import torch.distributed as dist
+
+    from ddp_cases import CASES, build, state
+    from pyg_mmkg.train import DistributedError, DistributedTrainer
+    rank = int(os.environ['RANK'])
+    if mode == 'kill':
+        model, data, config = build('distmult_slcwa')
+        trainer = DistributedTrainer(model, data, config, trackers=[],
+                                     plot=False, timeout_s=20)
+        if rank == 1:  # Dies in its second training step.
+            calls, step = [], trainer._compute_loss
+
+            def dying(batch):
+                calls.append(1)
+                if len(calls) == 2:
+                    os._exit(17)
+                return step(batch)
+            trainer._compute_loss = dying
+        try:
+            trainer.fit()
+        except DistributedError as e:
+            with open(os.path.join(out, 'error.txt'), 'w') as f:
+                f.write(str(e))
+            return 3
+        return 0
+
+    results = {}
+    for case in CASES:  # One step on the first global batch.
+        model, data, config = build(case)
+        trainer = DistributedTrainer(model, data, config, trackers=[],
+                                     plot=False, timeout_s=60)
+        batch = next(iter(trainer.batches))
+        loss = trainer.training_step(batch)
+        results[case] = {'state': state(model), 'loss': float(loss)}
+    # A whole epoch (uneven last batch) and the epoch's mean loss:
+    model, data, config = build('distmult_slcwa')
+    trainer = DistributedTrainer(model, data, config.replace(batch_size=45),
+                                 trackers=[], plot=False, timeout_s=60)
+    results['epoch'] = {'loss': trainer.train_epoch(), 'state': state(model)}
+    # Evaluation, with every option that reaches the metrics:
+    kwargs = dict(rank_types=('realistic', 'optimistic', 'pessimistic'),
+                  ks=(1, 2, 5), per_relation=True, batch_size=4)
+    results['eval'] = {split: trainer.evaluate(split, **kwargs)
+                       for split in ('val', 'test')}
+    # Training to a run directory, one epoch, resumed later on 1 process:
+    model, data, config = build('distmult_slcwa')
+    trainer = DistributedTrainer(model, data, config.replace(epochs=1),
+                                 run_dir=os.path.join(out, 'run'),
+                                 plot=False, timeout_s=60)
+    results['fit'] = trainer.fit()
+    trainer.close()
+    torch.save(results, os.path.join(out, f'rank{rank}.pt'))
+    dist.destroy_process_group()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1], sys.argv[2]))

@@ -1,0 +1,178 @@
+r"""Data-parallel training on 2 CPU processes (gloo) against one process:
+the same weights after a step on the same global batch, the same epoch
+loss, exactly the same evaluation metrics, resuming with another world
+size, sparse embeddings, and a clear error when a rank dies."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from ddp_cases import CASES, build, state
+from pyg_mmkg.train import Trainer, TrainConfig
+from pyg_mmkg.train.distributed import (check_sparse_support, shard_batch,
+                                        sparse_modules)
+from pyg_mmkg.train.batches import TrainBatch
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _launch(mode: str, out: Path, world_size: int = 2, timeout: float = 240):
+    port = _free_port()
+    procs = []
+    for rank in range(world_size):
+        env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank),
+                   WORLD_SIZE=str(world_size), MASTER_ADDR='127.0.0.1',
+                   MASTER_PORT=str(port), OMP_NUM_THREADS='1',
+                   PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]))
+        procs.append(subprocess.Popen(
+            [sys.executable, str(HERE / 'ddp_worker.py'), mode, str(out)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True))
+    t0, outputs = time.monotonic(), []
+    try:
+        for p in procs:
+            left = max(1.0, timeout - (time.monotonic() - t0))
+            outputs.append(p.communicate(timeout=left)[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    return [p.returncode for p in procs], outputs, time.monotonic() - t0
+
+
+@pytest.fixture(scope='module')
+def two_ranks(tmp_path_factory):
+    out = tmp_path_factory.mktemp('ddp')
+    codes, outputs, _ = _launch('main', out)
+    assert codes == [0, 0], '\n'.join(outputs)[-4000:]
+    return out, [torch.load(out / f'rank{k}.pt', weights_only=False)
+                 for k in range(2)]
+
+
+def _single(case: str, **overrides):
+    model, data, config = build(case)
+    trainer = Trainer(model, data, config.replace(**overrides), trackers=[],
+                      plot=False)
+    return model, trainer
+
+
+@pytest.mark.parametrize('case', CASES)
+def test_one_step_equals_one_process(two_ranks, case):
+    _, ranks = two_ranks
+    model, trainer = _single(case)
+    before = state(model)
+    trainer.training_step(next(iter(trainer.batches)))
+    after = state(model)
+    moved = False
+    for name, value in after.items():
+        for r in ranks:  # Both ranks hold the single-process weights.
+            torch.testing.assert_close(r[case]['state'][name], value,
+                                       rtol=1e-5, atol=1e-6)
+        moved |= not torch.equal(value, before[name])
+    assert moved
+
+
+def test_epoch_loss_and_weights_equal_one_process(two_ranks):
+    _, ranks = two_ranks
+    model, trainer = _single('distmult_slcwa', batch_size=45)
+    loss = trainer.train_epoch()  # Batches 45, 45, 6 of 96 triples.
+    for r in ranks:
+        assert r['epoch']['loss'] == pytest.approx(loss, rel=1e-5)
+        for name, value in state(model).items():
+            torch.testing.assert_close(r['epoch']['state'][name], value,
+                                       rtol=1e-5, atol=1e-6)
+
+
+def test_evaluation_exactly_single_process(two_ranks):
+    _, ranks = two_ranks
+    model, trainer = _single('distmult_slcwa', batch_size=45)
+    trainer.train_epoch()
+    kwargs = dict(rank_types=('realistic', 'optimistic', 'pessimistic'),
+                  ks=(1, 2, 5), per_relation=True, batch_size=4)
+    for split in ('val', 'test'):
+        single = trainer.evaluate(split, **kwargs)
+        assert single['both']['num_queries'] == 2 * trainer.split_triples[
+            split][0].numel()
+        for r in ranks:
+            assert r['eval'][split] == single  # Exactly.
+
+
+def test_checkpoint_by_rank0_resumes_on_one_process(two_ranks, tmp_path):
+    out, ranks = two_ranks
+    run = out / 'run'
+    lines = (run / 'metrics.jsonl').read_text().strip().splitlines()
+    assert len(lines) == 1  # Rank 0 alone tracked epoch 1.
+    assert ranks[0]['fit']['test'] == ranks[1]['fit']['test']
+    # Resume the 2-rank run for a second epoch on one process; it matches
+    # an uninterrupted single-process run of two epochs.
+    model, data, config = build('distmult_slcwa')
+    resumed = Trainer(model, data, config.replace(epochs=2), run_dir=run,
+                      trackers=[], plot=False)
+    resumed.fit(resume=True)
+    resumed.close()
+    ref_model, ref = _single('distmult_slcwa', epochs=2)
+    ref.fit()
+    assert resumed.epoch == 2
+    for name, value in state(ref_model).items():
+        torch.testing.assert_close(state(model)[name], value, rtol=1e-4,
+                                   atol=1e-5)
+
+
+def test_dead_rank_fails_with_clear_error(tmp_path):
+    codes, outputs, seconds = _launch('kill', tmp_path, timeout=120)
+    assert codes[1] == 17
+    assert codes[0] == 3, outputs[0][-3000:]
+    message = (tmp_path / 'error.txt').read_text()
+    assert 'Rank 0 of 2' in message and 'died or stalled' in message
+    assert seconds < 100
+
+
+def _transcribed_shard_grads(rank, world, B, reduction):
+    # The gradient of the global loss of 1-D "examples" x_i with per
+    # example loss x_i^2 is 2 x_i / B (mean) or 2 x_i (sum); a rank's
+    # averaged share (DDP divides by W) must give exactly that.
+    x = torch.arange(1., B + 1)
+    batch = TrainBatch('1vsall', x.long(), x.long(), tail_index=x.long())
+    shard = shard_batch(batch, rank, world, reduction)
+    xs = shard.head_index.double()
+    loss = xs.pow(2).mean() if reduction == 'mean' else xs.pow(2).sum()
+    return xs, 2 * xs / xs.numel() * shard.loss_scale / world * (
+        xs.numel() if reduction == 'sum' else 1)
+
+
+@pytest.mark.parametrize('reduction', ['mean', 'sum'])
+@pytest.mark.parametrize('B,world', [(37, 2), (5, 3), (2, 3)])
+def test_shard_loss_scale(reduction, B, world):
+    expected = torch.zeros(B + 1, dtype=torch.double)
+    seen = torch.zeros(B + 1, dtype=torch.double)
+    for rank in range(world):
+        xs, grad = _transcribed_shard_grads(rank, world, B, reduction)
+        expected.index_add_(0, xs.long(), grad)
+        if grad.abs().sum() > 0:
+            seen[xs.long()] += 1
+    x = torch.arange(1., B + 1, dtype=torch.double)
+    target = 2 * x / B if reduction == 'mean' else 2 * x
+    torch.testing.assert_close(expected[1:], target)
+    assert bool((seen[1:] == 1).all())  # Disjoint shards covering all.
+
+
+def test_sparse_embeddings_need_gloo():
+    from pyg_mmkg.nn.kge import DistMult
+    model = DistMult(10, 2, 4, sparse=True)
+    assert sparse_modules(model)
+    check_sparse_support(model, 'gloo')
+    with pytest.raises(ValueError, match="gloo' backend only"):
+        check_sparse_support(model, 'nccl')
+    check_sparse_support(DistMult(10, 2, 4), 'nccl')
