@@ -275,9 +275,10 @@ def clear_collective_errors(rank: int, world_size: int, timeout_s: float):
             raise
         raise DistributedError(
             f"Rank {rank} of {world_size}: a collective operation of "
-            f"data-parallel training failed; another rank has probably "
-            f"died or stalled for more than {timeout_s:g} s (the "
-            f"timeout), so the job stops. Cause: {str(e).splitlines()[0]}"
+            f"data-parallel training failed, so the job stops: another "
+            f"rank has probably died (its connection was lost) or stalled "
+            f"past the timeout of {timeout_s:g} s. Cause: "
+            f"{str(e).splitlines()[0]}"
         ) from e
 
 

@@ -135,7 +135,7 @@ def test_dead_rank_fails_with_clear_error(tmp_path):
     assert codes[1] == 17
     assert codes[0] == 3, outputs[0][-3000:]
     message = (tmp_path / 'error.txt').read_text()
-    assert 'Rank 0 of 2' in message and 'died or stalled' in message
+    assert 'Rank 0 of 2' in message and 'probably died' in message
     assert seconds < 100
 
 
