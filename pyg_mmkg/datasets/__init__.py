@@ -9,6 +9,8 @@ from pyg_mmkg.datasets.mkgformer import FB15K_237_IMG, WN18_IMG
 from pyg_mmkg.datasets.mmkb import DB15K
 from pyg_mmkg.datasets.mmrns import KVC16K, MKG_W, MKG_Y
 from pyg_mmkg.datasets.vista import FB15K237, VTKG_C, VTKG_I, WN18RR_PP
+from pyg_mmkg.datasets.wikiart import (WikiArtMKG, WikiArtMKG_v1,
+                                       WikiArtMKG_v2)
 
 DATASETS: Dict[str, Type[MMKGDataset]] = {
     'VTKG-I': VTKG_I,
@@ -22,6 +24,8 @@ DATASETS: Dict[str, Type[MMKGDataset]] = {
     'MKG-Y': MKG_Y,
     'DB15K': DB15K,
     'KVC16K': KVC16K,
+    'WikiArt-MKG-v1': WikiArtMKG_v1,
+    'WikiArt-MKG-v2': WikiArtMKG_v2,
 }
 
 
@@ -72,5 +76,6 @@ def list_datasets() -> List[dict]:
 __all__ = [
     'MMKGDataset', 'KGFolder', 'VTKG_I', 'VTKG_C', 'WN18RR_PP', 'FB15K237',
     'WN9_IMG', 'FB15K_237_IMG', 'WN18_IMG', 'MKG_W', 'MKG_Y', 'DB15K',
-    'KVC16K', 'DATASETS', 'get_dataset', 'list_datasets'
+    'KVC16K', 'WikiArtMKG', 'WikiArtMKG_v1', 'WikiArtMKG_v2', 'DATASETS',
+    'get_dataset', 'list_datasets'
 ]

@@ -1,0 +1,79 @@
+r"""Reading feature pickles (:obj:`pickle.dump` of a :obj:`dict` of tensors
+or arrays, as VL-KGE publishes them) without letting the file run code."""
+import io
+import os
+import pickle
+from typing import Any
+
+import torch
+
+from pyg_mmkg.data.safe_load import FileLoadError, UnsafeFileError, \
+    safe_torch_load
+
+__all__ = ['safe_pickle_load']
+
+
+def _tensor_from_bytes(data: bytes) -> Any:
+    # torch.storage._load_from_bytes unpickles with weights_only=False;
+    # the nested storage is read with weights_only=True instead.
+    return torch.load(io.BytesIO(data), map_location='cpu',
+                      weights_only=True)
+
+
+def _allowed() -> dict:
+    import collections
+
+    import numpy
+    from torch import _utils
+    core = getattr(numpy, '_core', None) or numpy.core
+    allowed = {
+        ('torch._utils', '_rebuild_tensor_v2'): _utils._rebuild_tensor_v2,
+        ('torch.storage', '_load_from_bytes'): _tensor_from_bytes,
+        ('collections', 'OrderedDict'): collections.OrderedDict,
+        ('numpy', 'ndarray'): numpy.ndarray,
+        ('numpy', 'dtype'): numpy.dtype,
+    }
+    # NumPy 1 pickles name numpy.core, NumPy 2 numpy._core:
+    for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):
+        allowed[(mod, '_reconstruct')] = core.multiarray._reconstruct
+        allowed[(mod, 'scalar')] = core.multiarray.scalar
+    return allowed
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, path: str):
+        super().__init__(file)
+        self._path = path
+        self._allowed = _allowed()
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self._allowed.get((module, name))
+        if found is None:
+            raise UnsafeFileError(
+                self._path, f"needs '{module}.{name}' to be unpickled, "
+                f"which is not a tensor, array or container; it was not "
+                f"loaded")
+        return found
+
+
+def safe_pickle_load(path: str) -> Any:
+    r"""Loads a pickle of containers, tensors and NumPy arrays (or a file
+    written by :func:`torch.save`, read with :obj:`weights_only=True`);
+    any other class in the file raises an :class:`UnsafeFileError` before
+    it is constructed.
+
+    Args:
+        path (str): The file.
+    """
+    with open(path, 'rb') as f:
+        head = f.read(4)
+        f.seek(0)
+        if head.startswith(b'PK'):  # torch.save's zip format.
+            return safe_torch_load(path)
+        try:
+            return _Unpickler(f, os.fspath(path)).load()
+        except UnsafeFileError:
+            raise
+        except Exception as e:  # Truncated, not a pickle, ...
+            raise FileLoadError(path, f'cannot be read as a pickle '
+                                f'({type(e).__name__}: {e})') from None
