@@ -11,7 +11,8 @@ from train_testing import synthetic_kg
 BASE = dict(recipe='none', epochs=1, eval_every=1, patience=None,
             optimizer='sgd', lr=0.5, progress=False, device='cpu', seed=3)
 
-CASES = ('distmult_slcwa', 'complex_kvsall', 'mose_kvsall', 'ikrl_sum')
+CASES = ('distmult_slcwa', 'complex_kvsall', 'mose_kvsall', 'ikrl_sum',
+         'distmult_sparse')
 
 
 def mm_kg(num_nodes: int = 24, seed: int = 0):
@@ -39,6 +40,12 @@ def build(case: str):
         config = TrainConfig(**BASE, regime='slcwa', batch_size=37,
                              num_negatives=3, loss='softplus',
                              regularizer='n3', regularizer_weight=0.1)
+    elif case == 'distmult_sparse':  # Sparse gradients (gloo only).
+        data = synthetic_kg()
+        model = DistMult(num_entities(data), num_relations(data), 8,
+                         sparse=True)
+        config = TrainConfig(**BASE, regime='slcwa', batch_size=37,
+                             num_negatives=3, loss='softplus')
     elif case == 'complex_kvsall':
         data = synthetic_kg()
         model = ComplEx(num_entities(data), num_relations(data), 8,
