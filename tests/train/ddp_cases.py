@@ -71,3 +71,25 @@ def build(case: str):
 def state(model) -> dict:
     r"""A detached copy of the parameters of :obj:`model`."""
     return {k: v.detach().clone() for k, v in model.named_parameters()}
+
+
+#: A command line trained on 2 ranks and on 1 process (the dataset and
+#: run directory are added).
+CLI_ARGS = ['train', '--model', 'distmult', '--recipe', 'none', '--regime',
+            'slcwa', '--epochs', '2', '--eval-every', '1', '--batch-size',
+            '29', '--device', 'cpu', '--num-threads', '1', '--no-progress',
+            '--trackers', 'jsonl']
+
+
+def write_kg_folder(folder) -> None:
+    r"""Writes the synthetic KG as a plain TSV folder (for the CLI)."""
+    from pyg_mmkg.data import triples
+    data = synthetic_kg()
+    names, rels = data['entity'].name, data['relation'].name
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, file in (('train', 'train.txt'), ('val', 'valid.txt'),
+                        ('test', 'test.txt')):
+        h, r, t = (x.tolist() for x in triples(data, split))
+        (folder / file).write_text(''.join(
+            f'{names[a]}\t{rels[b]}\t{names[c]}\n'
+            for a, b, c in zip(h, r, t)))

@@ -1,8 +1,9 @@
 r"""One rank of the data-parallel tests (started by test_distributed.py with
 RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set). Usage:
-:obj:`python ddp_worker.py MODE OUT_DIR`."""
+:obj:`python ddp_worker.py OUT_DIR`."""
 import os
 import sys
+import time
 import warnings
 
 import torch
@@ -11,33 +12,12 @@ torch.set_num_threads(1)
 warnings.filterwarnings('ignore')
 
 
-def main(mode: str, out: str) -> int:
+def main(out: str) -> int:
     import torch.distributed as dist
 
-    from ddp_cases import CASES, build, state
+    from ddp_cases import CASES, CLI_ARGS, build, state
     from pyg_mmkg.train import DistributedError, DistributedTrainer
     rank = int(os.environ['RANK'])
-    if mode == 'kill':
-        model, data, config = build('distmult_slcwa')
-        trainer = DistributedTrainer(model, data, config, trackers=[],
-                                     plot=False, timeout_s=20)
-        if rank == 1:  # Dies in its second training step.
-            calls, step = [], trainer._compute_loss
-
-            def dying(batch):
-                calls.append(1)
-                if len(calls) == 2:
-                    os._exit(17)
-                return step(batch)
-            trainer._compute_loss = dying
-        try:
-            trainer.fit()
-        except DistributedError as e:
-            with open(os.path.join(out, 'error.txt'), 'w') as f:
-                f.write(str(e))
-            return 3
-        return 0
-
     results = {}
     for case in CASES:  # One step on the first global batch.
         model, data, config = build(case)
@@ -63,10 +43,35 @@ def main(mode: str, out: str) -> int:
                                  plot=False, timeout_s=60)
     results['fit'] = trainer.fit()
     trainer.close()
+    # The command line under a torchrun-like environment:
+    from pyg_mmkg.cli import main as cli
+    assert cli(CLI_ARGS + ['--dataset', os.path.join(out, 'kg'), '--run-dir',
+                           os.path.join(out, 'cli')]) == 0
     torch.save(results, os.path.join(out, f'rank{rank}.pt'))
-    dist.destroy_process_group()
-    return 0
+    dist.barrier()
+    # Last: rank 1 dies in its second training step of a new run; rank 0
+    # must stop with a DistributedError, not hang.
+    model, data, config = build('distmult_slcwa')
+    trainer = DistributedTrainer(model, data, config, trackers=[],
+                                 plot=False, timeout_s=20)
+    if rank == 1:
+        calls, step = [], trainer._compute_loss
+
+        def dying(batch):
+            calls.append(1)
+            if len(calls) == 2:
+                os._exit(17)
+            return step(batch)
+        trainer._compute_loss = dying
+    t0 = time.monotonic()
+    try:
+        trainer.fit()
+    except DistributedError as e:
+        with open(os.path.join(out, 'error.txt'), 'w') as f:
+            f.write(f'{time.monotonic() - t0:.1f}\n{e}')
+        os._exit(0)  # The process group is broken: skip its teardown.
+    return 1
 
 
 if __name__ == '__main__':
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1]))

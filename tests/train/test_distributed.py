@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from ddp_cases import CASES, build, state
+from ddp_cases import CASES, CLI_ARGS, build, state, write_kg_folder
 from pyg_mmkg.train import Trainer, TrainConfig
 from pyg_mmkg.train.distributed import (check_sparse_support, shard_batch,
                                         sparse_modules)
@@ -28,7 +28,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(mode: str, out: Path, world_size: int = 2, timeout: float = 240):
+def _launch(out: Path, world_size: int = 2, timeout: float = 300):
     port = _free_port()
     procs = []
     for rank in range(world_size):
@@ -37,7 +37,7 @@ def _launch(mode: str, out: Path, world_size: int = 2, timeout: float = 240):
                    MASTER_PORT=str(port), OMP_NUM_THREADS='1',
                    PYTHONPATH=os.pathsep.join([str(ROOT), str(HERE)]))
         procs.append(subprocess.Popen(
-            [sys.executable, str(HERE / 'ddp_worker.py'), mode, str(out)],
+            [sys.executable, str(HERE / 'ddp_worker.py'), str(out)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True))
     t0, outputs = time.monotonic(), []
@@ -55,8 +55,10 @@ def _launch(mode: str, out: Path, world_size: int = 2, timeout: float = 240):
 @pytest.fixture(scope='module')
 def two_ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp('ddp')
-    codes, outputs, _ = _launch('main', out)
-    assert codes == [0, 0], '\n'.join(outputs)[-4000:]
+    write_kg_folder(out / 'kg')
+    codes, outputs, _ = _launch(out)
+    # Rank 1 kills itself in the last scenario (see ddp_worker.py).
+    assert codes == [0, 17], '\n'.join(outputs)[-4000:]
     return out, [torch.load(out / f'rank{k}.pt', weights_only=False)
                  for k in range(2)]
 
@@ -130,13 +132,28 @@ def test_checkpoint_by_rank0_resumes_on_one_process(two_ranks, tmp_path):
                                    atol=1e-5)
 
 
-def test_dead_rank_fails_with_clear_error(tmp_path):
-    codes, outputs, seconds = _launch('kill', tmp_path, timeout=120)
-    assert codes[1] == 17
-    assert codes[0] == 3, outputs[0][-3000:]
-    message = (tmp_path / 'error.txt').read_text()
+def test_torchrun_command_line_equals_one_process(two_ranks, tmp_path):
+    import json
+
+    from pyg_mmkg.cli import main as cli
+    out, _ = two_ranks
+    assert cli(CLI_ARGS + ['--dataset', str(out / 'kg'), '--run-dir',
+                           str(tmp_path / 'one')]) == 0
+    two = json.loads((out / 'cli' / 'results.json').read_text())
+    one = json.loads((tmp_path / 'one' / 'results.json').read_text())
+    for split in ('val', 'test'):
+        for key, value in one[split].items():
+            assert two[split][key] == pytest.approx(value, rel=1e-6), key
+    assert two['best_epoch'] == one['best_epoch']
+    lines = (out / 'cli' / 'metrics.jsonl').read_text().splitlines()
+    assert len(lines) == 2  # One tracker (rank 0) for two epochs.
+
+
+def test_dead_rank_fails_with_clear_error(two_ranks):
+    out, _ = two_ranks
+    seconds, message = (out / 'error.txt').read_text().split('\n', 1)
     assert 'Rank 0 of 2' in message and 'probably died' in message
-    assert seconds < 100
+    assert float(seconds) < 20 + 10  # The timeout, at most.
 
 
 def _transcribed_shard_grads(rank, world, B, reduction):
@@ -176,3 +193,17 @@ def test_sparse_embeddings_need_gloo():
     with pytest.raises(ValueError, match="gloo' backend only"):
         check_sparse_support(model, 'nccl')
     check_sparse_support(DistMult(10, 2, 4), 'nccl')
+
+
+def test_backend_from_device():
+    from pyg_mmkg.train.distributed import backend_for
+    assert backend_for(torch.device('cpu')) == 'gloo'
+    assert backend_for(torch.device('cuda', 1)) == 'nccl'
+
+
+def test_no_process_group_clear_error(monkeypatch):
+    from pyg_mmkg.train.distributed import init_distributed
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(RuntimeError, match='start the job with torchrun'):
+        init_distributed(torch.device('cpu'))
