@@ -130,7 +130,10 @@ class DistributedTrainer(Trainer):
         reduction = getattr(self.model, 'loss_reduction', 'mean')
         self.batches = ShardedBatches(self.batches, self.rank,
                                       self.world_size, reduction)
-        ids = [self.device.index] if self.device.type == 'cuda' else None
+        ids = None
+        if self.device.type == 'cuda':
+            ids = [self.device.index if self.device.index is not None
+                   else torch.cuda.current_device()]
         self.ddp = DistributedDataParallel(
             _StepLoss(self), device_ids=ids, find_unused_parameters=True)
         decorrelate_global_rng(self.rank, self.world_size)
@@ -216,6 +219,24 @@ class DistributedTrainer(Trainer):
                     f"resume=True (--resume on the command line) to "
                     f"continue it or choose another run directory")
         return None
+
+    def _save_best(self, val) -> None:
+        # Rank 0 writes best.pt; the other ranks read it in load_best.
+        if self.is_main or self._shared_run_dir is None:
+            super()._save_best(val)
+
+    def load_best(self) -> Optional[int]:
+        r"""As :meth:`Trainer.load_best`, on every rank at once: the ranks
+        other than 0 read the :obj:`best.pt` rank 0 wrote (also after a
+        resume), so that all ranks evaluate the same weights."""
+        dist.barrier()  # best.pt is complete.
+        if self.is_main or self._shared_run_dir is None:
+            return super().load_best()
+        self.run_dir = self._shared_run_dir
+        try:
+            return super().load_best()
+        finally:
+            self.run_dir = None
 
     def _resume(self) -> None:
         if self.is_main:
