@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from ddp_cases import CASES, CLI_ARGS, build, state, write_kg_folder
-from pyg_mmkg.train import Trainer, TrainConfig
+from pyg_mmkg.train import Trainer
 from pyg_mmkg.train.distributed import (check_sparse_support, shard_batch,
                                         sparse_modules)
 from pyg_mmkg.train.batches import TrainBatch
@@ -156,33 +156,28 @@ def test_dead_rank_fails_with_clear_error(two_ranks):
     assert float(seconds) < 20 + 10  # The timeout, at most.
 
 
-def _transcribed_shard_grads(rank, world, B, reduction):
-    # The gradient of the global loss of 1-D "examples" x_i with per
-    # example loss x_i^2 is 2 x_i / B (mean) or 2 x_i (sum); a rank's
-    # averaged share (DDP divides by W) must give exactly that.
-    x = torch.arange(1., B + 1)
-    batch = TrainBatch('1vsall', x.long(), x.long(), tail_index=x.long())
-    shard = shard_batch(batch, rank, world, reduction)
-    xs = shard.head_index.double()
-    loss = xs.pow(2).mean() if reduction == 'mean' else xs.pow(2).sum()
-    return xs, 2 * xs / xs.numel() * shard.loss_scale / world * (
-        xs.numel() if reduction == 'sum' else 1)
-
-
 @pytest.mark.parametrize('reduction', ['mean', 'sum'])
 @pytest.mark.parametrize('B,world', [(37, 2), (5, 3), (2, 3)])
 def test_shard_loss_scale(reduction, B, world):
-    expected = torch.zeros(B + 1, dtype=torch.double)
-    seen = torch.zeros(B + 1, dtype=torch.double)
+    # DDP averages the W ranks' gradients of (scale_k * loss of shard k);
+    # that average must be the gradient of the loss of the global batch,
+    # here the mean or sum of x_i^2 over its examples.
+    def loss(v):
+        return v.pow(2).mean() if reduction == 'mean' else v.pow(2).sum()
+    x = torch.linspace(-1, 2, B, dtype=torch.double, requires_grad=True)
+    loss(x).backward()
+    expected, x.grad = x.grad.clone(), None
+    idx = torch.arange(B)
+    batch = TrainBatch('1vsall', idx, idx, tail_index=idx)
+    covered = []
     for rank in range(world):
-        xs, grad = _transcribed_shard_grads(rank, world, B, reduction)
-        expected.index_add_(0, xs.long(), grad)
-        if grad.abs().sum() > 0:
-            seen[xs.long()] += 1
-    x = torch.arange(1., B + 1, dtype=torch.double)
-    target = 2 * x / B if reduction == 'mean' else 2 * x
-    torch.testing.assert_close(expected[1:], target)
-    assert bool((seen[1:] == 1).all())  # Disjoint shards covering all.
+        shard = shard_batch(batch, rank, world, reduction)
+        (loss(x[shard.head_index]) * shard.loss_scale / world).backward()
+        if shard.loss_scale > 0:
+            covered += shard.head_index.tolist()
+        assert shard.num_examples == B / world
+    torch.testing.assert_close(x.grad, expected)
+    assert sorted(covered) == list(range(B))  # Disjoint, complete.
 
 
 def test_sparse_embeddings_need_gloo():
