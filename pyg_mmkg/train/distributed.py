@@ -1,5 +1,6 @@
-"""Data-parallel training with :class:`torch.nn.parallel.DistributedDataParallel`
-(see :class:`DistributedTrainer`)."""
+"""Data-parallel training with
+:class:`torch.nn.parallel.DistributedDataParallel` (see
+:class:`DistributedTrainer`)."""
 import math
 import os
 from pathlib import Path
