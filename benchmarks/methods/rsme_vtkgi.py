@@ -79,6 +79,37 @@ def evaluate_variants(model, data, fi, permutations):
     return out
 
 
+def table(rows):
+    r"""Markdown rows: mean ± std over seeds per (variant, evaluation)."""
+    import statistics
+    groups = {}
+    for row in rows:
+        for what, res in row['test'].items():
+            groups.setdefault((row['variant'], what), []).append((row, res))
+    out = ['| variant | evaluated | seeds | val MRR | test MRR | H@1 | H@10 '
+           '| MRR, answer has image | MRR, answer has none | train s |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+
+    def ms(values):
+        if len(values) == 1:
+            return f'{values[0]:.3f}'
+        return f'{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}'
+
+    for (variant, what), items in groups.items():
+        rs = [r for r, _ in items]
+        res = [x for _, x in items]
+        out.append('| ' + ' | '.join([
+            variant, what, ','.join(str(r['seed']) for r in rs),
+            ms([r['val_mrr'] for r in rs]),
+            ms([x['all']['mrr'] for x in res]),
+            ms([x['all']['hits@1'] for x in res]),
+            ms([x['all']['hits@10'] for x in res]),
+            ms([x['with image']['mrr'] for x in res]),
+            ms([x['without image']['mrr'] for x in res]),
+            f"{statistics.mean(r['train_time_s'] for r in rs):.0f}"]) + ' |')
+    return '\n'.join(out)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--root', default='/tmp/mm_bench/VTKG-I')
@@ -86,7 +117,13 @@ def main():
     parser.add_argument('--variants', nargs='+', default=list(VARIANTS))
     parser.add_argument('--permutations', type=int, default=3)
     parser.add_argument('--out', default=None)
+    parser.add_argument('--table', default=None, metavar='JSON',
+                        help='only print the markdown table of a results '
+                        'file')
     args = parser.parse_args()
+    if args.table:
+        print(table(json.load(open(args.table))))
+        return
     torch.set_num_threads(1)
     base = VTKG_I(args.root)[0]
     fi = filter_index(base)
@@ -126,6 +163,7 @@ def main():
             if args.out:
                 with open(args.out, 'w') as f:
                     json.dump(rows, f, indent=1)
+    print(table(rows))
 
 
 if __name__ == '__main__':
