@@ -16,6 +16,8 @@ from pyg_mmkg.features.pipeline import (
     encode_images,
     vista_scores,
 )
+from pyg_mmkg.features.selection import (perceptual_hash, phash_order,
+                                         phash_scores)
 from pyg_mmkg.features.attach import attach_features
 from pyg_mmkg.features.resolve import load_encoder
 
@@ -31,6 +33,9 @@ __all__ = [
     'TextFeatures',
     'ImageFeatures',
     'vista_scores',
+    'perceptual_hash',
+    'phash_scores',
+    'phash_order',
     'attach_features',
     'load_encoder',
     'find_images',

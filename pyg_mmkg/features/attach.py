@@ -102,8 +102,8 @@ def attach_features(
             (default: :obj:`32`)
         max_images (int, optional): :obj:`K`, image slots per item.
             (default: :obj:`1`)
-        selection (str, optional): :obj:`'first'` or :obj:`'vista'`, see
-            :func:`~pyg_mmkg.features.encode_images`. (default:
+        selection (str, optional): :obj:`'first'`, :obj:`'vista'` or
+            :obj:`'phash'`, see :func:`~pyg_mmkg.features.encode_images`. (default:
             :obj:`'first'`)
         num_workers (int, optional): Image decoding workers.
             (default: :obj:`0`)

@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help='the same for relation images')
     p.add_argument('--max-images', type=int, default=1, metavar='K',
                    help='image slots per entity (default: 1)')
-    p.add_argument('--selection', choices=['first', 'vista'],
+    p.add_argument('--selection', choices=['first', 'vista', 'phash'],
                    default=None, help='which K images to keep (default: '
                    "the dataset's: 'vista' for VISTA's datasets, else "
                    "'first')")

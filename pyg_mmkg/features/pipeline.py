@@ -17,7 +17,7 @@ from pyg_mmkg.features.cache import (
     text_signature,
 )
 from pyg_mmkg.features.images import LOADER_VERSION, load_image
-from pyg_mmkg.features.selection import SELECTIONS, _rank_within, vista_scores  # noqa: F401,E501
+from pyg_mmkg.features.selection import SELECTIONS, _rank_within, phash_order, vista_scores  # noqa: F401,E501
 
 
 
@@ -182,8 +182,11 @@ def encode_images(
         selection (str, optional): :obj:`'first'` keeps the first :obj:`K`
             readable images in the given order; :obj:`'vista'` encodes all of
             them and keeps the :obj:`K` most central ones (see
-            :func:`vista_scores`), most central first. (default:
-            :obj:`'first'`)
+            :func:`vista_scores`), most central first; :obj:`'phash'`
+            orders each item's images by RSME's pHash centrality
+            (:func:`~pyg_mmkg.features.selection.phash_scores`) and keeps
+            the first :obj:`K` readable ones (:obj:`K = 1`: RSME's filter
+            gate). (default: :obj:`'first'`)
         batch_size (int, optional): Images per forward pass.
             (default: :obj:`32`)
         cache_dir (str, optional): Cache folder, as in :func:`encode_texts`;
@@ -213,10 +216,12 @@ def encode_images(
                                  cached['has_image'], cached['num_skipped'],
                                  list(cached['skipped']))
 
+    if selection == 'phash':  # RSME's filter gate: most central first
+        lists = phash_order(lists)
     # (item, position) pairs to encode. 'first' asks for K per item, then
     # asks again for the next ones of items whose images failed to load.
     taken = [0] * N
-    wanted = [min(len(c), K) if selection == 'first' else len(c)
+    wanted = [min(len(c), K) if selection != 'vista' else len(c)
               for c in lists]
     feats, ents, poss, skipped = [], [], [], []
     total = sum(wanted)
@@ -239,7 +244,7 @@ def encode_images(
             bad = (~ok).nonzero().view(-1).tolist()
             skipped += [_describe(items[j]) for j in bad]
             wanted = [0] * N
-            if selection == 'first':
+            if selection != 'vista':
                 for j in bad:
                     i = ent[j]
                     if taken[i] + wanted[i] < len(lists[i]):

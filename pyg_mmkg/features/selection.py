@@ -4,13 +4,19 @@ The one home of the selection rules used when encoding images
 (:func:`pyg_mmkg.features.encode_images`) and when loading a dataset's
 pre-computed image features (:mod:`pyg_mmkg.data.raw`).
 """
+import math
+from typing import Any, List
+
 import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-__all__ = ['SELECTIONS', 'vista_scores']
+from pyg_mmkg.features._utils import import_optional
 
-SELECTIONS = ('first', 'vista')
+__all__ = ['SELECTIONS', 'vista_scores', 'perceptual_hash', 'phash_scores',
+           'phash_order']
+
+SELECTIONS = ('first', 'vista', 'phash')
 
 
 def _rank_within(ent: Tensor, score: Tensor, num_nodes: int) -> Tensor:
@@ -38,3 +44,100 @@ def vista_scores(x: Tensor, group: Tensor, num_groups: int) -> Tensor:
     """
     total = scatter(x, group, dim=0, dim_size=num_groups, reduce='sum')
     return (x * total[group]).sum(dim=-1)
+
+
+def _dct_matrix(size: int) -> Tensor:
+    # Unnormalised DCT-II (scipy.fftpack.dct, type 2, norm=None):
+    # y_k = 2 sum_n x_n cos(pi k (2n + 1) / (2 size)).
+    k = torch.arange(size, dtype=torch.float64).view(-1, 1)
+    n = torch.arange(size, dtype=torch.float64).view(1, -1)
+    return 2.0 * torch.cos(math.pi * k * (2 * n + 1) / (2 * size))
+
+
+def perceptual_hash(image: Any, hash_size: int = 16,
+                    highfreq_factor: int = 4) -> Tensor:
+    r"""The DCT perceptual hash (pHash) of an image, as :obj:`imagehash.phash`
+    computes it: the grey-scale image resized to :math:`s f \times s f`
+    (Lanczos; :math:`s` = :obj:`hash_size`, :math:`f` =
+    :obj:`highfreq_factor`), its 2-D DCT-II, and the top-left :math:`s
+    \times s` coefficients compared with their median. Returns
+    :obj:`[s * s]` booleans.
+
+    Args:
+        image (str, bytes or PIL.Image.Image): A file path, encoded bytes
+            or an image (converted to grey levels as is, as RSME's
+            :obj:`filter_gate.py` does).
+        hash_size (int, optional): :math:`s`; RSME's filter gate uses 16.
+            (default: :obj:`16`)
+        highfreq_factor (int, optional): :math:`f`. (default: :obj:`4`)
+    """
+    import io
+    import os
+
+    import numpy as np
+    Image = import_optional('PIL.Image', 'vision')
+    if isinstance(image, (bytes, bytearray)):
+        image = Image.open(io.BytesIO(bytes(image)))
+    elif isinstance(image, (str, os.PathLike)):
+        image = Image.open(os.fspath(image))
+    size = hash_size * highfreq_factor
+    grey = image.convert('L').resize((size, size), Image.LANCZOS)
+    pixels = torch.from_numpy(np.asarray(grey, dtype=np.float64))
+    C = _dct_matrix(size)
+    low = (C @ pixels @ C.t())[:hash_size, :hash_size]
+    return (low > torch.quantile(low.flatten(), 0.5)).flatten()
+
+
+def phash_scores(hashes: Tensor, group: Tensor, num_groups: int) -> Tensor:
+    r"""RSME's filter-gate centrality: for image :math:`i` of an entity with
+    images :math:`J`, :math:`s_i = \sum_{j \in J, j \neq i} (1 - d_H(b_i,
+    b_j) / L)`, the summed pHash similarity to the entity's other images
+    (:math:`b`: :func:`perceptual_hash` bits, :math:`L` of them,
+    :math:`d_H`: Hamming distance). The official :obj:`FilterGate.filter`
+    keeps the image with the largest :math:`s_i`, the first one on ties.
+
+    Args:
+        hashes (torch.Tensor): Hash bits :obj:`[M, L]` (bool).
+        group (torch.Tensor): The entity of each image :obj:`[M]`.
+        num_groups (int): The number of entities.
+    """
+    bits = hashes.to(torch.float64)
+    ones = scatter(bits, group, dim=0, dim_size=num_groups, reduce='sum')
+    count = torch.bincount(group, minlength=num_groups).to(bits.dtype)
+    c, n = ones[group], count[group].view(-1, 1)
+    # sum_j d_H(b_i, b_j) per bit: b_i (n - c) + (1 - b_i) c (self adds 0).
+    dist = (bits * (n - c) + (1 - bits) * c).sum(-1)
+    return (n.view(-1) - 1) - dist / hashes.size(-1)
+
+
+def phash_order(lists: List[List[Any]],
+                hash_size: int = 16) -> List[List[Any]]:
+    r"""Reorders each entity's images by :func:`phash_scores`, most central
+    first (ties in the given order); images that cannot be read go last.
+    Keeping the first image of each list is RSME's filter gate.
+
+    Args:
+        lists (list[list]): Per entity, its images (paths, bytes or
+            :class:`PIL.Image.Image`).
+        hash_size (int, optional): pHash size. (default: :obj:`16`)
+    """
+    hashes, group, where, bad = [], [], [], []
+    for i, items in enumerate(lists):
+        for p, item in enumerate(items):
+            try:
+                hashes.append(perceptual_hash(item, hash_size))
+            except Exception:  # unreadable: ranked last, skipped later
+                bad.append((i, p))
+                continue
+            group.append(i)
+            where.append(p)
+    out = [[] for _ in lists]
+    if hashes:
+        group_t = torch.tensor(group)
+        score = phash_scores(torch.stack(hashes), group_t, len(lists))
+        perm, _ = _rank_within(group_t, score, len(lists))
+        for j in perm.tolist():
+            out[group[j]].append(lists[group[j]][where[j]])
+    for i, p in bad:
+        out[i].append(lists[i][p])
+    return out

@@ -11,6 +11,7 @@ from .momok import MoMoK
 from .literale import LiteralE
 from .ikrl import IKRL
 from .transae import TransAE
+from .rsme import RSME
 
 __all__ = classes = [
     'MoSE',
@@ -20,4 +21,5 @@ __all__ = classes = [
     'LiteralE',
     'IKRL',
     'TransAE',
+    'RSME',
 ]

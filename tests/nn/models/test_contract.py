@@ -95,6 +95,18 @@ CONTRACT = {
         ('l2', dict(modalities=('structure', 'text', 'image'), p_norm=2),
          'slcwa'),
     ],
+    # RSME: the gate from training triples; 'open-gate' makes the image
+    # term count for every relation (the tiny graph has few 1-1 triples).
+    'RSME': [
+        ('constant', dict(n3_weight=0.01), '1vsall'),
+        ('relation-alpha', dict(alpha_mode='relation', n3_weight=0.01,
+                                use_forget_gate=False), '1vsall'),
+        ('kvsall-trained-image-term', dict(train_image_term=True),
+         'kvsall'),
+        ('no-reciprocal', dict(reciprocal=False, alpha_mode='relation',
+                               use_forget_gate=False), '1vsall'),
+        ('structure-only', dict(modalities=('structure', )), '1vsall'),
+    ],
 }
 CASES = [(name, case_id, kwargs, regime)
          for name, cases in CONTRACT.items()
