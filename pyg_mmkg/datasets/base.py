@@ -16,6 +16,9 @@ from torch_geometric.data import HeteroData, InMemoryDataset
 from pyg_mmkg.data.contract import ENTITY, RELATION
 from pyg_mmkg.data.io import RawFormatError, atomic_path, resolve
 from pyg_mmkg.data.overlap import check_split_overlap
+from pyg_mmkg.data.feature_file import (apply_feature_file,
+                                        is_feature_file)
+from pyg_mmkg.data.feature_file import _load as _load_features
 from pyg_mmkg.data.safe_load import FileLoadError, safe_torch_load
 from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
                                read_kg_folder)
@@ -89,8 +92,10 @@ class MMKGDataset(InMemoryDataset):
         image_paths (dict, optional): Entity name -> list of image files.
         feature_files (dict, optional): Precomputed features, e.g.
             ``{'entity.x_text': 'text.pt', 'entity.x_image': 'img.pt'}``;
-            each file holds a dict name -> tensor (VISTA's layout) or a
-            tensor in entity-id order.
+            each file is what ``pyg-mmkg features`` writes (see
+            :mod:`pyg_mmkg.data.feature_file`; the key picks one of its
+            features), a dict name -> tensor (VISTA's layout) or a tensor
+            in entity-id order.
         max_images (int, optional): Images kept per entity (K).
         transform, pre_transform (callable, optional): As in PyG.
         force_reload (bool): Re-process. (default: :obj:`False`)
@@ -337,10 +342,14 @@ class MMKGDataset(InMemoryDataset):
             store = data[store_key]
             names = store.name
             multi = attr == 'x_image'
-            obj = torch.load(resolve(path), map_location='cpu',
-                             weights_only=True) if osp.exists(path) else None
-            if obj is None:
-                raise FileNotFoundError(f"Feature file '{path}' is missing")
+            real = resolve(path, required=False)
+            if real is None:
+                raise FileNotFoundError(f"Feature file '{path}' (for "
+                                        f"feature_files['{key}']) is missing")
+            obj = _load_features(real)
+            if is_feature_file(obj):  # what `pyg-mmkg features` writes
+                apply_feature_file(data, real, keys=[key])
+                continue
             if isinstance(obj, dict):
                 x, mask = feature_dict_to_tensor(path, names, multi,
                                                  self.max_images,
