@@ -263,8 +263,14 @@ class MMKGDataset(InMemoryDataset):
             return
         if self.log and 'PYTEST_CURRENT_TEST' not in os.environ:
             print('Processing...', file=sys.stderr)
+        created = not osp.isdir(self.processed_dir)
         os.makedirs(self.processed_dir, exist_ok=True)
-        self.process()
+        try:
+            self.process()
+        except BaseException:
+            if created:  # No half-made processed/ after a failed first load
+                shutil.rmtree(self.processed_dir, ignore_errors=True)
+            raise
         for name, fn in (('pre_transform', self.pre_transform),
                          ('pre_filter', getattr(self, 'pre_filter', None))):
             with atomic_path(osp.join(self.processed_dir,

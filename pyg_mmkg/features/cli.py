@@ -72,8 +72,15 @@ def _get_data(name: str, root: str) -> Any:
     dataset = get_dataset(name, root)
     selection = getattr(dataset, 'image_selection', 'first')
     if hasattr(dataset, 'node_types'):  # Already a HeteroData object.
-        return dataset, dataset, selection
-    return dataset, dataset[0], selection
+        return dataset, selection
+    return dataset[0], selection
+
+
+def _default_root(name: str) -> str:
+    from pyg_mmkg.datasets import DATASETS, _norm
+    from torch_geometric import get_home_dir
+    canonical = {_norm(k): k for k in DATASETS}.get(_norm(name), name)
+    return osp.join(get_home_dir(), 'pyg_mmkg', canonical)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 2
 
-    dataset, data, selection = _get_data(args.dataset, args.root)
+    data, selection = _get_data(args.dataset, args.root)
     kw = dict(device=args.device, precision=args.precision,
               offline=True if args.offline else None)
     text_enc = image_enc = None
@@ -142,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         parts: List[str] = [slugify(name)]
         parts += [slugify(e.identity) for e in (text_enc, image_enc) if e]
         root = args.root or (args.dataset if folder else
-                             getattr(dataset, 'root', '.'))
+                             _default_root(args.dataset))
         out = osp.join(root, 'features', '--'.join(parts) + '.pt')
     from pyg_mmkg.data.feature_file import make_feature_file
     save_atomic(make_feature_file(data, args.dataset, args.root), out)
