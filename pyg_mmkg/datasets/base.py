@@ -268,8 +268,11 @@ class MMKGDataset(InMemoryDataset):
         try:
             self.process()
         except BaseException:
-            if created:  # No half-made processed/ after a failed first load
-                shutil.rmtree(self.processed_dir, ignore_errors=True)
+            if created:  # No empty processed/ after a failed first load
+                try:  # (only when empty: another process may be using it)
+                    os.rmdir(self.processed_dir)
+                except OSError:
+                    pass
             raise
         for name, fn in (('pre_transform', self.pre_transform),
                          ('pre_filter', getattr(self, 'pre_filter', None))):
