@@ -24,7 +24,24 @@ from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.validate import validate
 
-__all__ = ['MMKGDataset', 'sha256sum']
+__all__ = ['MMKGDataset', 'DatasetNotFoundError', 'sha256sum']
+
+
+class DatasetNotFoundError(FileNotFoundError, RuntimeError):
+    r"""Raw files of a dataset are missing (and could not be downloaded);
+    the message lists every missing file, the folder they belong in and
+    where to get them."""
+
+
+def shorten_text(text: str, limit: int = 160) -> str:
+    r"""The first line of :obj:`text`, cut to :obj:`limit` characters.
+
+    Args:
+        text (str): A message.
+        limit (int): Characters kept. (default: :obj:`160`)
+    """
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ''
+    return line if len(line) <= limit else line[:limit - 3] + '...'
 
 
 def sha256sum(path: str) -> str:
@@ -202,17 +219,38 @@ class MMKGDataset(InMemoryDataset):
         return self._raw_key
 
     def download(self) -> None:
-        missing = [f for f, p in zip(self.raw_file_names, self.raw_paths)
-                   if not osp.exists(p)]
-        downloadable = [f for f in missing if f in self.urls]
-        for name in downloadable:
-            self._download_file(name)
-        rest = [f for f in missing if f not in self.urls]
+        self._fetch(self.raw_file_names)
+
+    def _fetch(self, names: Sequence[str]) -> None:
+        r"""Downloads the files of :obj:`names` that are missing and have
+        a URL; raises one :class:`DatasetNotFoundError` naming every file
+        still missing (none are given up on at the first failure)."""
+        missing = [f for f in names if not resolve(
+            osp.join(self.raw_dir, f), required=False)]
+        failed: Dict[str, str] = {}
+        for name in [f for f in missing if f in self.urls]:
+            try:
+                self._download_file(name)
+            except RuntimeError as e:  # offline, moved upstream, checksum
+                failed[name] = str(e.__cause__ or e)
+        rest = [f for f in missing if f not in self.urls or f in failed]
         if rest:
-            raise RuntimeError(
-                f"Dataset not found. {type(self).__name__} needs "
-                f"{', '.join(repr(f) for f in rest)} in '{self.raw_dir}'. "
-                f"{self.manual or ''}".strip())
+            raise DatasetNotFoundError(self._missing_message(rest, failed))
+
+    def _missing_message(self, rest: List[str],
+                         failed: Dict[str, str]) -> str:
+        names = ', '.join(repr(f) for f in rest)
+        msg = (f"Dataset not found. {type(self).__name__} needs {len(rest)} "
+               f"raw file{'s' if len(rest) > 1 else ''} missing in "
+               f"'{self.raw_dir}': {names}.")
+        if failed:
+            reason = shorten_text(next(iter(failed.values())))
+            msg += (f" {len(failed)} of them could not be downloaded "
+                    f"({reason}); fetch them by hand:"
+                    + ';'.join(f" {self.urls[f][0]} as "
+                               f"'{osp.join(self.raw_dir, f)}'"
+                               for f in failed) + '.')
+        return f"{msg} {self.manual or ''}".strip()
 
     def _download_file(self, name: str) -> None:
         from torch_geometric.data import download_url
@@ -220,8 +258,9 @@ class MMKGDataset(InMemoryDataset):
         os.makedirs(self.raw_dir, exist_ok=True)
         tmp_dir = osp.join(self.raw_dir, '.download')
         try:
-            path = download_url(url, tmp_dir, filename=name)
+            path = download_url(url, tmp_dir, filename=name, log=False)
         except Exception as e:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
             raise RuntimeError(
                 f"Could not download '{url}' for {type(self).__name__} "
                 f"({e}). Download it by hand and place it at "
