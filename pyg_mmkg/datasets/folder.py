@@ -13,7 +13,7 @@ from pyg_mmkg.data._split_files import column_order, normalise_files
 from pyg_mmkg.data.raw import LAYOUTS, detect_layout, read_kg_folder
 from pyg_mmkg.datasets.base import MMKGDataset
 
-__all__ = ['KGFolder', 'UnusedFilesWarning']
+__all__ = ['KGFolder', 'UnusedFilesWarning', 'describe_source_files']
 
 
 class UnusedFilesWarning(UserWarning):
@@ -172,20 +172,31 @@ class KGFolder(MMKGDataset):
         """
         if record is None:
             record = getattr(self._data, 'source_files', None) or {}
-        skipped = set(record.get('header_skipped', []))
-        parts = [f'layout {self.layout}']
-        splits = [f"{s} {record[s]}" + (' (header skipped)'
-                                         if record[s] in skipped else '')
-                  for s in ('train', 'val', 'test') if s in record]
-        missing = [s for s in ('val', 'test') if s not in record]
-        parts.append(', '.join(splits) + (f" (no {'/'.join(missing)} file)"
-                                          if missing else ''))
-        for key in ('lists', 'entity_text', 'relation_text'):
-            if record.get(key):
-                parts.append(f"{key.replace('_', ' ')} "
-                             f"{', '.join(record[key])}")
-        if record.get('literals'):
-            parts.append(f"literals {record['literals']}")
-        if record.get('unused'):
-            parts.append(f"not read: {', '.join(record['unused'])}")
-        return '; '.join(parts)
+        return describe_source_files(record, self.layout)
+
+
+def describe_source_files(record: Dict, layout: Optional[str] = None) -> str:
+    r"""A one-line account of a ``data.source_files`` record (see
+    :func:`~pyg_mmkg.data.raw.read_kg_folder`).
+
+    Args:
+        record (dict): The record.
+        layout (str, optional): The layout, named first when given.
+    """
+    skipped = set(record.get('header_skipped', []))
+    parts = [f'layout {layout}'] if layout else []
+    splits = [f"{s} {record[s]}" + (' (header skipped)'
+                                     if record[s] in skipped else '')
+              for s in ('train', 'val', 'test') if s in record]
+    missing = [s for s in ('val', 'test') if s not in record]
+    parts.append(', '.join(splits) + (f" (no {'/'.join(missing)} file)"
+                                      if missing else ''))
+    for key in ('lists', 'entity_text', 'relation_text'):
+        if record.get(key):
+            parts.append(f"{key.replace('_', ' ')} "
+                         f"{', '.join(record[key])}")
+    if record.get('literals'):
+        parts.append(f"literals {record['literals']}")
+    if record.get('unused'):
+        parts.append(f"not read: {', '.join(record['unused'])}")
+    return '; '.join(parts)

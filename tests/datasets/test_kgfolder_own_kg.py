@@ -124,3 +124,17 @@ def test_failed_load_leaves_no_processed_folder(tmp_path):
     assert not os.path.exists(d / 'processed')
     assert torch.is_tensor(KGFolder(str(d))[0]['entity', 'to',
                                                  'entity'].edge_index)
+
+
+def test_info_says_which_files_were_read(tmp_path, capsys):
+    from pyg_mmkg.cli import main
+    d = tmp_path / 'kg'
+    d.mkdir()
+    _write(d / 'train.tsv', ROWS[:4], header=('head', 'relation', 'tail'))
+    _write(d / 'test.tsv', ROWS[5:])
+    (d / 'notes.txt').write_text('Lisbon\tcapital\n')
+    with pytest.warns(UnusedFilesWarning):
+        assert main(['info', str(d)]) == 0
+    out = capsys.readouterr().out
+    assert ('files:     layout tsv; train train.tsv (header skipped), test '
+            'test.tsv (no val file); not read: notes.txt') in out
