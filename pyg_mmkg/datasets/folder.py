@@ -36,9 +36,15 @@ class KGFolder(MMKGDataset):
     Args:
         root (str): The folder.
         layout (str): A layout name or ``'auto'``. (default: :obj:`'auto'`)
-        text_encoder, image_encoder, image_paths, feature_files,
-            max_images, transform, pre_transform, force_reload: See
-            :class:`MMKGDataset`.
+        text_encoder (optional): See :class:`MMKGDataset`.
+        image_encoder (optional): See :class:`MMKGDataset`.
+        image_paths (dict, optional): See :class:`MMKGDataset`.
+        feature_files (dict, optional): See :class:`MMKGDataset` (a file
+            ``pyg-mmkg features`` wrote is accepted).
+        max_images (int, optional): See :class:`MMKGDataset`.
+        transform (callable, optional): As in PyG.
+        pre_transform (callable, optional): As in PyG.
+        force_reload (bool): Re-process. (default: :obj:`False`)
         allow_split_overlap (bool): Load splits that share triples with a
             warning instead of an error. (default: :obj:`False`)
         literal_file (str, optional): A file of numeric literals,

@@ -129,9 +129,10 @@ def wordnet_offset_names(original: str, text: str) -> Dict[str, List[str]]:
 
 @dataclass
 class IdAlignment:
-    r"""Ids of one graph in PyG's numbering and in this library's.
+    r"""Ids of one graph in PyG's numbering and in this library's (made by
+    :func:`align_with_pyg`).
 
-    Attributes:
+    Args:
         entity_to_pyg (Tensor): ``[N_ours]`` PyG id of each of our entities
             (-1: not in PyG's graph).
         entity_to_ours (Tensor): ``[N_pyg]`` our id of each PyG node (-1:
