@@ -135,8 +135,8 @@ def sniff_header(path: str, sep: Optional[str],
 
     With ``header='auto'`` a first line is a header when all of its fields
     are column names (head/relation/tail, subject/predicate/object, h/r/t,
-    ...), or, when the entity and relation names are :obj:`known`, when it
-    holds an unknown name while the next lines do not. :obj:`True` /
+    ...), or, when the entity and relation names are :obj:`known`, when
+    none of its fields is a known name while all of the next line's are. :obj:`True` /
     :obj:`False` decide without looking.
     """
     first = second = None
@@ -163,7 +163,9 @@ def sniff_header(path: str, sep: Optional[str],
         return True, order
     if known is not None and second is not None and len(first) == 3:
         names = known[0] | known[1]
-        if not set(first) <= names and set(second) <= names:
+        # No field known (a bad first triple with one typo stays an
+        # error of the reader, naming the line):
+        if not set(first) & names and set(second) <= names:
             return True, None
     return False, None
 

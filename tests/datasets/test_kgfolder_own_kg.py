@@ -138,3 +138,15 @@ def test_info_says_which_files_were_read(tmp_path, capsys):
     out = capsys.readouterr().out
     assert ('files:     layout tsv; train train.tsv (header skipped), test '
             'test.tsv (no val file); not read: notes.txt') in out
+
+
+def test_a_bad_first_triple_is_not_taken_for_a_header(tmp_path):
+    d = tmp_path / 'kg'
+    d.mkdir()
+    ents = sorted({x for h, _, t in ROWS for x in (h, t)})
+    (d / 'entities.txt').write_text('\n'.join(ents) + '\n')
+    (d / 'relations.txt').write_text('capital_of\ncity_in\nborders\n')
+    _write(d / 'train.txt', [('Lisbn', 'capital_of', 'Portugal')] + ROWS[1:4])
+    with pytest.raises(ValueError, match="train.txt, line 1: unknown "
+                       "entity 'Lisbn'"):
+        KGFolder(str(d))
