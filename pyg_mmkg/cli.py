@@ -272,6 +272,11 @@ def _cmd_info(args) -> int:
     for split in ('train', 'val', 'test'):
         print(f'{split + ":":<10} {triples(data, split)[0].numel():,} '
               f'triples')
+    record = getattr(data, 'source_files', None)
+    if record:  # a folder read by KGFolder: the files used and not used
+        from pyg_mmkg.datasets.folder import describe_source_files
+        layout = getattr(data, 'layout', None)
+        print(f'files:     {describe_source_files(record, layout)}')
     lines = _feature_lines(data)
     print('features:' + ('' if lines else ' none (structure only)'))
     for line in lines:

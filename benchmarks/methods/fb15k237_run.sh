@@ -5,7 +5,7 @@
 # Usage: bash benchmarks/methods/fb15k237_run.sh [RUNS_DIR] [RAW_DIR]
 set -euo pipefail
 RUNS=${1:-/tmp/fb_runs}
-RAW=${2:-../shared/data/FB15k-237}
+RAW=${2:-$(cd "$(dirname "$0")" && pwd)/../../../shared/data/FB15k-237}
 DATA=${DATA:-$RUNS/fb15k237_text.pt}
 MOSE_DIM=${MOSE_DIM:-32}
 MOSE_TIME=${MOSE_TIME:-1100}

@@ -3,8 +3,10 @@
 # feature size 384, identity projection; separate unfused imaginary table),
 # with the settings of the VL-DistMult rows of benchmarks/results/methods.md.
 # Usage: bash benchmarks/methods/run_vlcomplex.sh [RUNS_DIR] [VTKG_ROOT]
-# Env: SEEDS (VTKG-I, default "0 1 2"); WN9_DATA (a file written by
-# prepare_wn9.py) with WN9_EPOCHS (default 0 = skip WN9), WN9_MODS.
+# Env: SEEDS (VTKG-I, default "0 1 2"); WN9_EPOCHS (default 0 = skip WN9),
+# WN9_MODS, WN9_DATA (default RUNS_DIR/wn9_text.pt, made here by
+# prepare_wn9.py from $SHARED_DATA/WN9-IMG when absent; SHARED_DATA defaults
+# to ../shared/data beside the repository).
 set -euo pipefail
 RUNS=${1:-/tmp/mm_runs}
 ROOT=${2:-/tmp/mm_bench/VTKG-I}
@@ -28,6 +30,10 @@ done
 
 # WN9-IMG, reduced budget (the recorded GPU rows ran up to 100 epochs).
 if [ "${WN9_EPOCHS:-0}" -gt 0 ]; then
+  SHARED_DATA=${SHARED_DATA:-$HERE/../../../shared/data}
+  WN9_DATA=${WN9_DATA:-$RUNS/wn9_text.pt}
+  [ -f "$WN9_DATA" ] || python "$HERE/prepare_wn9.py" \
+    --raw "$SHARED_DATA/WN9-IMG" --root "$RUNS/WN9-IMG" --out "$WN9_DATA"
   for mods in ${WN9_MODS:-structure,text}; do
     run=$RUNS/wn9-vlcomplex-${mods//,/+}-e$WN9_EPOCHS-s0
     [ -f "$run/results.json" ] || python -m pyg_mmkg.cli train \

@@ -7,7 +7,7 @@
 # MOSE_DIM=256 MOSE_EPOCHS=100 VL_EPOCHS=100 PATIENCE=5).
 set -euo pipefail
 RUNS=${1:-/tmp/mm_runs}
-RAW=${2:-../shared/data/WN9-IMG}
+RAW=${2:-$(cd "$(dirname "$0")" && pwd)/../../../shared/data/WN9-IMG}
 DATA=${DATA:-$RUNS/wn9_text.pt}
 MOSE_DIM=${MOSE_DIM:-64}
 MOSE_EPOCHS=${MOSE_EPOCHS:-30}

@@ -9,15 +9,24 @@
 #   "vista-lowdrop" sets the transformer and structural-token dropouts to 0
 #   (the official ones keep VISTA at the popularity level for the few
 #   hundred steps a CPU budget allows).
-# Data files: wn9 -> $WN9_DATA (prepare_wn9.py), fb -> $FB_DATA
-# (fb15k237_prepare.py).
+# Data files: wn9 -> $WN9_DATA, fb -> $FB_DATA (default: in RUNS_DIR); made
+# here by prepare_wn9.py / fb15k237_prepare.py from the raw files in
+# $SHARED_DATA (default: ../shared/data beside the repository) when absent.
 set -euo pipefail
 DS=$1; MODEL=$2; SETTING=$3; RUNS=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
-WN9_DATA=${WN9_DATA:-/tmp/mm_bench/wn9_text.pt}
-FB_DATA=${FB_DATA:-/tmp/fb_runs/fb15k237_text.pt}
+SHARED_DATA=${SHARED_DATA:-$HERE/../../../shared/data}
+WN9_DATA=${WN9_DATA:-$RUNS/wn9_text.pt}
+FB_DATA=${FB_DATA:-$RUNS/fb15k237_text.pt}
 export PYTHONWARNINGS=ignore
 mkdir -p "$RUNS"
+if [ "$DS" = wn9 ]; then
+  [ -f "$WN9_DATA" ] || python "$HERE/prepare_wn9.py" \
+    --raw "$SHARED_DATA/WN9-IMG" --root "$RUNS/WN9-IMG" --out "$WN9_DATA"
+else
+  [ -f "$FB_DATA" ] || python "$HERE/fb15k237_prepare.py" \
+    --raw "$SHARED_DATA/FB15k-237" --root "$RUNS/FB15k-237" --out "$FB_DATA"
+fi
 run=$RUNS/$DS-$MODEL-$SETTING-s0
 common="--no-progress --num-threads 1 --seed 0 --eval-batch-size 512 \
   --modalities ${SETTING//+/,} --run-dir $run"

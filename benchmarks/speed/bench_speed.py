@@ -7,6 +7,11 @@ Usage (from the repository root, in the project venv)::
     python benchmarks/speed/bench_speed.py --models distmult --threads 1 \
         --epochs 1 --skip-pykeen                      # quick check
 
+The FB15k-237 files are read from ``../shared/data/FB15k-237`` beside the
+repository, or from ``--data DIR``; the triples handed to the PyKEEN part
+are written to a fresh temporary folder of the run; PyKEEN's own venv is
+made once under ``~/.cache/pyg_mmkg/benchmarks`` (or ``--pykeen-venv``).
+
 Settings: dim 200, batch 1024, one negative per positive, learning rate
 0.01, the loss of ``torch_geometric.nn.kge`` for each model (margin ranking
 for TransE/DistMult, BCE for ComplEx/RotatE).
@@ -32,19 +37,33 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
 from pure_torch import PureTorchKGE  # noqa: E402
+from _paths import REPO, cache_dir, shared_data  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = '/work/shared/data/FB15k-237'
-VENV = '/tmp/pykeen-venv'
-TRIPLES_PT = '/tmp/speed_bench_fb15k237.pt'
 MARGIN_MODELS = ('transe', 'distmult')
+
+
+def load_fb15k237(data_dir=None):
+    r"""FB15k-237 from ``data_dir`` (default: ``../shared/data/FB15k-237``
+    beside the repository): the contract graph and a dict of its id triples
+    (``num_nodes``, ``num_relations``, ``train``/``val``/``test``), which
+    the other speed scripts read instead of a file this one wrote."""
+    from pyg_mmkg.data import (num_entities, num_relations, read_kg_folder,
+                               triples)
+    data = read_kg_folder(shared_data('FB15k-237', data_dir))
+    split = {s: triples(data, s) for s in ('train', 'val', 'test')}
+    return data, {'num_nodes': num_entities(data),
+                  'num_relations': num_relations(data), **split}
 
 
 def loadavg():
@@ -55,7 +74,7 @@ def log(msg):
     print(f'[{time.strftime("%H:%M:%S")}] {msg}', file=sys.stderr, flush=True)
 
 
-def ensure_pykeen_venv():
+def ensure_pykeen_venv(VENV):
     py = os.path.join(VENV, 'bin', 'python')
     ok = os.path.exists(py) and subprocess.run(
         [py, '-c', 'import pykeen'], capture_output=True).returncode == 0
@@ -204,7 +223,8 @@ def run_cell(name, threads, data, split, N, R, fi, args, fraction):
 
 
 def run_pykeen(py, threads, args, fraction):
-    cmd = [py, os.path.join(HERE, 'pykeen_part.py'), '--triples', TRIPLES_PT,
+    cmd = [py, os.path.join(HERE, 'pykeen_part.py'), '--triples',
+           args.triples_pt,
            '--models', args.models, '--threads', str(threads), '--epochs',
            str(args.epochs), '--dim', str(args.dim), '--lr', str(args.lr),
            '--eval-triples', str(args.pykeen_eval_triples),
@@ -233,7 +253,21 @@ def main():
     p.add_argument('--pykeen-eval-triples', type=int, default=200)
     p.add_argument('--skip-pykeen', action='store_true')
     p.add_argument('--out', default=os.path.join(HERE, 'results.json'))
+    p.add_argument('--data', default=None, metavar='DIR',
+                   help='FB15k-237 folder (default: ../shared/data/'
+                   'FB15k-237 beside the repository)')
+    p.add_argument('--pykeen-venv', default=cache_dir('pykeen-venv'),
+                   help='virtual environment for PyKEEN (made once)')
     args = p.parse_args()
+    args.data = shared_data('FB15k-237', args.data)
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)  # this checkout's pyg_mmkg
+    with tempfile.TemporaryDirectory(prefix='bench_speed_') as tmp:
+        args.triples_pt = os.path.join(tmp, 'fb15k237_triples.pt')
+        run(args)
+
+
+def run(args):
     warnings.filterwarnings('ignore')
 
     start = time.time()
@@ -253,18 +287,22 @@ def main():
     from pyg_mmkg.data import (num_entities, num_relations, read_kg_folder,
                                triples)
     from pyg_mmkg.evaluation import FilterIndex
-    data = read_kg_folder(DATA)
+    data = read_kg_folder(args.data)
     N, R = num_entities(data), num_relations(data)
     split = {s: triples(data, s) for s in ('train', 'val', 'test')}
     fi = FilterIndex.from_triples(list(split.values()), N, R)
-    torch.save({'num_nodes': N, 'num_relations': R, **split}, TRIPLES_PT)
+    torch.save({'num_nodes': N, 'num_relations': R, **split},
+               args.triples_pt)
     env.update(num_nodes=N, num_relations=R,
                num_train=split['train'][0].numel(),
                num_test=split['test'][0].numel())
     log(f'data: {N} entities, {R} relations; load {loadavg()}')
 
-    py = None if args.skip_pykeen else ensure_pykeen_venv()
-    results = {'env': env, 'args': vars(args), 'cells': {}, 'pykeen': {}}
+    py = None if args.skip_pykeen else ensure_pykeen_venv(args.pykeen_venv)
+    recorded = {k: v for k, v in vars(args).items()
+                if k not in ('triples_pt', 'pykeen_venv')}
+    recorded['data'] = os.path.relpath(args.data, REPO)
+    results = {'env': env, 'args': recorded, 'cells': {}, 'pykeen': {}}
     fractions = [float(x) for x in args.fractions.split(',')]
     for i, threads in enumerate(int(x) for x in args.threads.split(',')):
         frac = fractions[min(i, len(fractions) - 1)]

@@ -13,15 +13,18 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_speed import TRIPLES_PT  # noqa: E402
+from bench_speed import load_fb15k237  # noqa: E402
 from pure_torch import PureTorchKGE  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument('--models', default='transe,distmult,complex,rotate')
 p.add_argument('--threads', default='1,2')
 p.add_argument('--batches', type=int, default=40)
+p.add_argument('--data', default=None, metavar='DIR',
+               help='FB15k-237 folder (default: ../shared/data/FB15k-237 '
+               'beside the repository)')
 args = p.parse_args()
-d = torch.load(TRIPLES_PT)
+_, d = load_fb15k237(args.data)
 train = d['train']
 per_epoch = -(-train[0].numel() // 1024)
 for th in [int(x) for x in args.threads.split(',')]:

@@ -14,21 +14,22 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_speed import DATA, Lib, TRIPLES_PT  # noqa: E402
+from bench_speed import Lib, load_fb15k237  # noqa: E402
 from pure_torch import PureTorchKGE  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument('--models', default='transe,distmult,complex,rotate')
 p.add_argument('--batches', type=int, default=40)
 p.add_argument('--threads', type=int, default=1)
+p.add_argument('--data', default=None, metavar='DIR',
+               help='FB15k-237 folder (default: ../shared/data/FB15k-237 '
+               'beside the repository)')
 args = p.parse_args()
 warnings.filterwarnings('ignore')
 torch.set_num_threads(args.threads)
-from pyg_mmkg.data import read_kg_folder  # noqa: E402
-d = torch.load(TRIPLES_PT)
+data, d = load_fb15k237(args.data)
 train, n = d['train'], args.batches
 per_epoch = -(-train[0].numel() // 1024)
-data = read_kg_folder(DATA)
 for name in args.models.split(','):
     lib = Lib(name, data, 200, 0.01)
     pures = {g: PureTorchKGE(name, d['num_nodes'], d['num_relations'],

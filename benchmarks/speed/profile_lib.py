@@ -15,7 +15,7 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_speed import Lib, Pure, TRIPLES_PT  # noqa: E402
+from bench_speed import Lib, Pure, load_fb15k237  # noqa: E402
 
 
 def now():
@@ -83,13 +83,14 @@ def main():
     p.add_argument('--batches', type=int, default=60)
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--profiler', action='store_true')
+    p.add_argument('--data', default=None, metavar='DIR',
+                   help='FB15k-237 folder (default: ../shared/data/'
+                   'FB15k-237 beside the repository)')
     args = p.parse_args()
     warnings.filterwarnings('ignore')
     torch.set_num_threads(args.threads)
-    from pyg_mmkg.data import read_kg_folder
-    d = torch.load(TRIPLES_PT)
+    data, d = load_fb15k237(args.data)
     N, R, train = d['num_nodes'], d['num_relations'], d['train']
-    data = read_kg_folder('/work/shared/data/FB15k-237')
     for name in args.models.split(','):
         lib = Lib(name, data, 200, 0.01)
         pure = Pure(name, N, R, train, 200, 0.01)

@@ -7,7 +7,8 @@ from pyg_mmkg.data.io import RawFormatError, atomic_save, read_image_index
 from pyg_mmkg.data.raw import (LAYOUTS, detect_layout, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.rdf import from_rdf
-from pyg_mmkg.data.validate import ContractError, validate
+from pyg_mmkg.data.validate import (ContractError, UnseenEntityWarning,
+                                    validate)
 from pyg_mmkg.data.align import FeatureMatchWarning, align_keys
 from pyg_mmkg.data.overlap import (SplitOverlapError, SplitOverlapWarning,
                                    check_split_overlap, split_overlap)
@@ -26,6 +27,7 @@ __all__ = [
     'num_entities',
     'num_relations',
     'validate',
+    'UnseenEntityWarning',
     'ContractError',
     'SplitOverlapError',
     'FeatureMatchWarning',

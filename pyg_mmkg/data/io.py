@@ -154,6 +154,7 @@ def read_triples(
     sep: Optional[str] = '\t',
     strip_dot: bool = False,
     header: str = 'auto',
+    skip_first: bool = False,
 ) -> Tuple[List[Tuple[str, str, str]], List[int]]:
     r"""Reads a triple file into ``(head, rel, tail)`` string tuples.
 
@@ -169,6 +170,11 @@ def read_triples(
         header (str): ``'auto'`` skips a first line that is a single integer
             (OpenKE count header) and checks the count; ``'none'`` never
             skips. (default: :obj:`'auto'`)
+        skip_first (bool): Skips the first non-blank line (a header naming
+            the columns). (default: :obj:`False`)
+
+    With :obj:`sep` ``','`` lines are read as CSV (quoted fields may hold
+    commas).
 
     Returns:
         The triples and the line number of each.
@@ -181,6 +187,9 @@ def read_triples(
     lines: List[int] = []
     count: Optional[int] = None
     for i, line in iter_lines(path):
+        if skip_first:
+            skip_first = False
+            continue
         if header == 'auto' and not out and count is None \
                 and _is_count_header(line):
             count = int(line.strip())
@@ -191,7 +200,11 @@ def read_triples(
                 line = line[:-2].rstrip()
             elif line == '.':
                 continue
-        parts = _split(line, sep)
+        if sep == ',':
+            import csv
+            parts = [p.strip() for p in next(csv.reader([line]))]
+        else:
+            parts = _split(line, sep)
         if sep is not None:
             parts = [p.strip() for p in parts]
         if len(parts) != 3:

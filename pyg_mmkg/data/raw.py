@@ -33,9 +33,14 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from pyg_mmkg.data.contract import ENTITY, RELATION, make_kg_data
+from pyg_mmkg.data.contract import make_kg_data
 from pyg_mmkg.data.align import align_keys
 from pyg_mmkg.data.overlap import SplitOverlapError
+from pyg_mmkg.data._split_files import (NAMED, column_order,
+                                        expected_files_message,
+                                        find_split_files, normalise_files,
+                                        separator, sniff_header,
+                                        unused_files)
 from pyg_mmkg.data.io import (RawFormatError, quote, read_id_map, read_list,
                               read_text_map, read_triples, resolve,
                               shorten)
@@ -43,21 +48,11 @@ from pyg_mmkg.data.io import (RawFormatError, quote, read_id_map, read_list,
 __all__ = ['LAYOUTS', 'detect_layout', 'read_kg_folder',
            'load_vista_features', 'feature_dict_to_tensor']
 
-LAYOUTS = ('vista', 'openke', 'mmrns', 'wn9', 'tsv')
+# VISTA's feature dicts, re-exported here where they were defined first:
+from pyg_mmkg.data.vista_features import (  # noqa: E402
+    feature_dict_to_tensor, load_vista_features)
 
-_SPLIT_FILES = {
-    'vista': {'train': ['train.txt'], 'val': ['valid.txt', 'val.txt'],
-              'test': ['test.txt']},
-    'tsv': {'train': ['train.txt'], 'val': ['valid.txt', 'val.txt'],
-            'test': ['test.txt']},
-    'openke': {'train': ['train2id.txt', 'train.txt'],
-               'val': ['valid2id.txt', 'valid.txt'],
-               'test': ['test2id.txt', 'test.txt']},
-    'mmrns': {'train': ['train.txt'], 'val': ['valid.txt'],
-              'test': ['test.txt']},
-    'wn9': {'train': ['train.txt'], 'val': ['valid.txt'],
-            'test': ['test.txt']},
-}
+LAYOUTS = ('vista', 'openke', 'mmrns', 'wn9', 'tsv')
 
 
 def _exists(folder: str, name: str) -> bool:
@@ -71,14 +66,20 @@ def _first_line(folder: str, name: str) -> str:
     return ''
 
 
-def detect_layout(folder: str) -> str:
+def detect_layout(folder: str, files: Optional[Dict[str, str]] = None
+                  ) -> str:
     r"""Guesses the layout of a raw folder from its file names and first
-    lines; raises a :class:`ValueError` listing the files it found
-    otherwise.
+    lines; raises a :class:`ValueError` listing the files it found and the
+    files it expects otherwise.
 
     Args:
         folder (str): The raw folder.
+        files (dict, optional): Split file names given by the user
+            (``'tsv'`` then, or ``'vista'`` beside ``entities.txt``).
     """
+    if files:
+        return 'vista' if _exists(folder, 'entities.txt') and _exists(
+            folder, 'relations.txt') else 'tsv'
     if _exists(folder, 'train2id.txt'):
         return 'openke'
     if _exists(folder, 'entities.txt') and _exists(folder, 'relations.txt'):
@@ -90,13 +91,15 @@ def detect_layout(folder: str) -> str:
         if first.endswith(' .'):
             return 'mmrns'
         return _column_order(folder)
-    if _exists(folder, 'train.txt'):
+    if any(_exists(folder, n) for n in NAMED['train']):
         return 'tsv'
     import os
-    found = sorted(os.listdir(folder)) if osp.isdir(folder) else []
+    if not osp.isdir(folder):
+        raise FileNotFoundError(f"KG folder '{folder}' does not exist")
+    found = sorted(os.listdir(folder))
     raise ValueError(f"Cannot detect the KG layout of '{folder}' (files: "
-                     f"{found}); expected one of {LAYOUTS}, see "
-                     f"pyg_mmkg.data.raw")
+                     f"{found}): {expected_files_message()}. Layouts: "
+                     f"{LAYOUTS}, see pyg_mmkg.data.raw")
 
 
 def _column_order(folder: str, sample: int = 1000) -> str:
@@ -123,18 +126,6 @@ def _column_order(folder: str, sample: int = 1000) -> str:
             f"layout='wn9' (head<TAB>tail<TAB>relation) or layout='tsv' "
             f"(head<TAB>relation<TAB>tail).")
     return 'tsv' if hrt else 'wn9'  # neither: the reader names the line
-
-
-def _pick(folder: str, candidates: Sequence[str],
-          required: bool) -> Optional[str]:
-    for name in candidates:
-        path = resolve(osp.join(folder, name), required=False)
-        if path is not None:
-            return osp.join(folder, name)
-    if required:
-        raise FileNotFoundError(
-            f"Required file '{osp.join(folder, candidates[0])}' is missing")
-    return None
 
 
 def _to_ids(path: str, rows: List[Tuple[str, str, str]], lines: List[int],
@@ -171,7 +162,10 @@ def _unknown(kind: str, name: str):
 
 def read_kg_folder(folder: str, layout: str = 'auto',
                    text_files: Optional[Dict[str, Sequence[str]]] = None,
-                   allow_split_overlap: bool = False) -> HeteroData:
+                   allow_split_overlap: bool = False,
+                   files: Optional[Dict[str, str]] = None,
+                   columns: Optional[Sequence[str]] = None,
+                   header='auto') -> HeteroData:
     r"""Reads a raw KG folder into a contract :class:`HeteroData`.
 
     Args:
@@ -181,15 +175,35 @@ def read_kg_folder(folder: str, layout: str = 'auto',
         text_files (dict, optional): ``{'entity': [...], 'relation': [...]}``
             text files to try, in order of preference (the first one found
             gives the text; a second one found is joined as
-            ``'name: description'``). (default: VISTA's
-            ``entity2text.txt`` + ``entity2textlong.txt``)
+            ``'name: description'``); a file named here must exist. A
+            string names the entity text file. (default: VISTA's
+            ``entity2text.txt`` + ``entity2textlong.txt`` where present)
         allow_split_overlap (bool): Load splits that share triples with a
             :class:`~pyg_mmkg.data.SplitOverlapWarning` instead of raising
             :class:`~pyg_mmkg.data.SplitOverlapError` (for datasets whose
             official splits overlap). (default: :obj:`False`)
+        files (dict, optional): The split files, e.g. ``{'train':
+            'kg_train.tsv', 'valid': 'kg_dev.tsv', 'test': 'kg_test.tsv'}``
+            (relative to :obj:`folder`); by default ``train`` / ``valid``
+            (or ``val``, ``dev``) / ``test`` with ``.txt``, ``.tsv`` or
+            ``.csv`` (comma-separated) are looked for.
+        columns (list[str], optional): The column order, e.g.
+            ``('head', 'tail', 'relation')`` or ``'htr'`` (also
+            subject/predicate/object). (default: the layout's, or the one
+            a header line names)
+        header (str or bool): ``'auto'`` skips a first line that names the
+            columns (or, with entity/relation lists, holds unknown names
+            while the next line does not); :obj:`True` always skips the
+            first line, :obj:`False` never. (default: :obj:`'auto'`)
+
+    The files read, and the other files of the folder, are recorded in
+    ``data.source_files`` (``{'train': ..., 'header_skipped': [...],
+    'entity_text': [...], 'unused': [...]}``).
     """
+    files = normalise_files(files)
+    user_order = column_order(columns)
     if layout == 'auto':
-        layout = detect_layout(folder)
+        layout = detect_layout(folder, files)
     if layout not in LAYOUTS:
         raise ValueError(f"Unknown layout '{layout}' (expected {LAYOUTS})")
     join = lambda n: osp.join(folder, n)  # noqa: E731
@@ -197,8 +211,12 @@ def read_kg_folder(folder: str, layout: str = 'auto',
     order, strip_dot, numeric = 'hrt', False, False
     rel_names: Optional[List[str]] = None
     ent_names: Optional[List[str]] = None
+    lists = None if layout == 'tsv' and not _exists(
+        folder, 'entities.txt') and not _exists(folder, 'entity2id.txt') \
+        else ['entity2id.txt', 'relation2id.txt']
     if layout == 'vista' or (layout == 'tsv' and _exists(folder,
                                                          'entities.txt')):
+        lists = ['entities.txt', 'relations.txt']
         ent_names = read_list(join('entities.txt'))
         rel_names = read_list(join('relations.txt'))
     elif layout == 'tsv' and _exists(folder, 'entity2id.txt'):
@@ -218,14 +236,23 @@ def read_kg_folder(folder: str, layout: str = 'auto',
         order = 'htr'
 
     raw = {}
-    for split, candidates in _SPLIT_FILES[layout].items():
-        path = _pick(folder, candidates, required=split == 'train')
+    known = None if ent_names is None or numeric else (set(ent_names),
+                                                       set(rel_names))
+    used = {}
+    skipped = []
+    for split, path in find_split_files(folder, layout, files).items():
         if path is None:
             raw[split] = ([], [], path)
             continue
-        rows, lines = read_triples(path, order=order, sep=sep,
-                                   strip_dot=strip_dot)
+        f_sep = separator(path, sep)
+        skip, named = sniff_header(path, f_sep, header, known)
+        f_order = user_order or named or order
+        rows, lines = read_triples(path, order=f_order, sep=f_sep,
+                                   strip_dot=strip_dot, skip_first=skip)
         raw[split] = (rows, lines, path)
+        used[split] = osp.basename(resolve(path))
+        if skip:
+            skipped.append(used[split])
 
     if ent_names is None:  # plain tsv without lists: sorted, stable ids
         ents, rels = set(), set()
@@ -241,7 +268,8 @@ def read_kg_folder(folder: str, layout: str = 'auto',
         if path is not None:
             splits[split] = _to_ids(path, rows, lines, ent, rel, numeric)
 
-    texts = _read_texts(folder, ent_names, rel_names, text_files)
+    texts, text_paths = _read_texts(folder, ent_names, rel_names,
+                                    text_files)
     try:
         data = make_kg_data(ent_names, rel_names, splits, *texts,
                             allow_split_overlap=allow_split_overlap)
@@ -249,18 +277,35 @@ def read_kg_folder(folder: str, layout: str = 'auto',
         raise SplitOverlapError(f"'{folder}' ({layout} layout): {e}") \
             from None
     data.layout = layout
+    lists = [] if lists is None else [osp.basename(resolve(join(n)))
+                                      for n in lists]
+    record = dict(used, header_skipped=skipped, lists=lists, **text_paths)
+    record['unused'] = unused_files(folder, [
+        v for v in record.values() if isinstance(v, str)] + skipped + lists
+        + sum((v for k, v in text_paths.items()), []))
+    data.source_files = record
     return data
 
 
 def _read_texts(folder, ent_names, rel_names, text_files):
+    given = text_files is not None
+    if isinstance(text_files, str):
+        text_files = {'entity': [text_files]}
     text_files = text_files or {
         'entity': ['entity2text.txt', 'entity2textlong.txt'],
         'relation': ['relation2text.txt', 'relation2textlong.txt'],
     }
-    out = []
+    out, used = [], {}
     for kind, names in (('entity', ent_names), ('relation', rel_names)):
-        paths = [osp.join(folder, f) for f in text_files.get(kind, [])
-                 if _exists(folder, f)]
+        wanted = text_files.get(kind, [])
+        wanted = [wanted] if isinstance(wanted, str) else list(wanted)
+        missing = [f for f in wanted if not _exists(folder, f)]
+        if given and missing:
+            raise FileNotFoundError(f"text_files['{kind}']: "
+                                    f"'{osp.join(folder, missing[0])}' is "
+                                    f"missing")
+        paths = [osp.join(folder, f) for f in wanted if _exists(folder, f)]
+        used[f'{kind}_text'] = [osp.basename(resolve(p)) for p in paths]
         maps = [read_text_map(p) for p in paths]
         if not maps:
             out.append(None)
@@ -276,141 +321,4 @@ def _read_texts(folder, ent_names, rel_names, text_files):
                      parts[:i]]
             texts.append(': '.join(parts))
         out.append(texts)
-    return out
-
-
-def feature_dict_to_tensor(
-    path: str, names: Sequence[str], multi: bool,
-    max_items: Optional[int] = None, selection: str = 'first',
-    kind: str = ENTITY,
-) -> Tuple[Tensor, Tensor]:
-    r"""Turns a VISTA-style feature dict (``name -> tensor``) into a dense
-    tensor in :obj:`names` order plus a presence mask.
-
-    Args:
-        path (str): The ``.pt`` file holding the dict.
-        names (list[str]): Entity (or relation) names, in id order.
-        multi (bool): Values are ``[n_images, D]`` (images) rather than
-            ``[D]`` (text). Returns ``[N, K, D]`` and a ``[N, K]`` mask if
-            :obj:`True`, ``[N, D]`` and a ``[N]`` mask otherwise.
-        max_items (int, optional): Keep at most K images per name.
-        selection (str): ``'first'`` or ``'vista'`` (images ranked by the sum
-            of inner products with all images of the same name, itself
-            included, as VISTA's ``sort_vis_features`` does; see
-            :func:`pyg_mmkg.features.vista_scores`). (default: :obj:`'first'`)
-        kind (str): ``'entity'`` or ``'relation'`` (for messages).
-
-    An empty dict, a dict keyed by node type (``{'entity': tensor}``) or
-    one whose keys match none of :obj:`names` (ids, misspellings) raises
-    :class:`RawFormatError`; keys matching no name while some names get no
-    feature give a :class:`~pyg_mmkg.data.align.FeatureMatchWarning` with
-    the counts (see :func:`~pyg_mmkg.data.align.align_keys`).
-    """
-    real = resolve(path)
-    try:
-        feats = torch.load(real, map_location='cpu', weights_only=True)
-    except Exception as e:  # corrupt or truncated pickle/zip
-        raise RawFormatError(real, None,
-                             f'cannot load features ({shorten(e)})')
-    if not isinstance(feats, dict):
-        raise RawFormatError(real, None, f'expected a dict name -> tensor, '
-                             f'got {type(feats).__name__}')
-    what = 'relation' if kind == RELATION else 'entity'
-    # An error if no key is a name, a warning with counts if some are not:
-    align_keys(feats.keys(), names, what, real,
-               error=lambda msg: RawFormatError(real, None, msg))
-    dim, K = None, 0
-    cleaned = {}
-    for key, value in feats.items():
-        value = torch.as_tensor(value).float()
-        if multi and value.dim() == 1:
-            value = value.unsqueeze(0)
-        if value.dim() != (2 if multi else 1) and not (
-                not multi and value.dim() == 2 and value.size(0) == 1):
-            raise RawFormatError(real, None, f"feature of {quote(key)} has "
-                                 f"shape {tuple(value.shape)}")
-        if not multi:
-            value = value.flatten()
-        d = value.size(-1)
-        if dim is None:
-            dim = d
-        elif d != dim:
-            raise RawFormatError(real, None, f"feature of {quote(key)} has "
-                                 f"dimension {d}, others have {dim}")
-        if not torch.isfinite(value).all():
-            raise RawFormatError(real, None, f"feature of {quote(key)} "
-                                 f"contains NaN or inf values")
-        if multi:
-            if selection == 'vista' and value.size(0) > 1:
-                from pyg_mmkg.features.selection import vista_scores
-                group = torch.zeros(value.size(0), dtype=torch.long)
-                order = torch.argsort(vista_scores(value, group, 1),
-                                      descending=True, stable=True)
-                value = value[order]
-            elif selection not in ('first', 'vista'):
-                raise ValueError(f"Unknown selection '{selection}'")
-            if max_items is not None:
-                value = value[:max_items]
-            K = max(K, value.size(0))
-        cleaned[key] = value
-    dim = dim or 0
-    N = len(names)
-    if multi:
-        x = torch.zeros(N, max(K, 1), dim)
-        mask = torch.zeros(N, max(K, 1), dtype=torch.bool)
-    else:
-        x = torch.zeros(N, dim)
-        mask = torch.zeros(N, dtype=torch.bool)
-    for i, n in enumerate(names):
-        v = cleaned.get(n)
-        if v is None:
-            continue
-        if multi:
-            x[i, :v.size(0)] = v
-            mask[i, :v.size(0)] = True
-        else:
-            x[i] = v
-            mask[i] = True
-    return x, mask
-
-
-def load_vista_features(data: HeteroData, folder: str,
-                        max_images: Optional[int] = None,
-                        max_rel_images: Optional[int] = None,
-                        selection: str = 'vista') -> HeteroData:
-    r"""Loads VISTA's ``visual_features_{ent,rel}.pt`` and
-    ``textual_features_{ent,rel}.pt`` (each a dict name -> tensor, images as
-    ``[n_images, D_v]``; relation images are ``3 * D_v`` wide) into
-    :obj:`data` where the files exist.
-
-    Args:
-        data (HeteroData): The graph the features are attached to.
-        folder (str): The folder holding VISTA's feature files.
-        max_images (int, optional): Images kept per entity (K); :obj:`None`
-            keeps all. (default: :obj:`None`)
-        max_rel_images (int, optional): Images kept per relation.
-            (default: :obj:`None`)
-        selection (str, optional): Which images are kept when there are more:
-            :obj:`'vista'` (centrality, :func:`~pyg_mmkg.features.vista_scores`)
-            or :obj:`'first'`. (default: :obj:`'vista'`)
-    """
-    for store_key, suffix, k in ((ENTITY, 'ent', max_images),
-                                 (RELATION, 'rel', max_rel_images)):
-        store = data[store_key]
-        names = store.name
-        vis = osp.join(folder, f'visual_features_{suffix}.pt')
-        if resolve(vis, required=False):
-            x, mask = feature_dict_to_tensor(vis, names, True, k, selection,
-                                             kind=store_key)
-            store.x_image, store.image_mask = x, mask
-            store.has_image = mask.any(-1)
-            data.feature_encoders[f'{store_key}.x_image'] = \
-                f'vista-file:{osp.basename(vis)}'
-        txt = osp.join(folder, f'textual_features_{suffix}.pt')
-        if resolve(txt, required=False):
-            x, mask = feature_dict_to_tensor(txt, names, False,
-                                             kind=store_key)
-            store.x_text, store.has_text = x, mask
-            data.feature_encoders[f'{store_key}.x_text'] = \
-                f'vista-file:{osp.basename(txt)}'
-    return data
+    return out, used

@@ -12,8 +12,10 @@ from pyg_mmkg.data._rdf_guard import (DEFAULT_MAX_BYTES, check_jsonld,
                                       check_xml, parser_kind, read_source)
 from pyg_mmkg.data.contract import ENTITY, make_kg_data
 from pyg_mmkg.data.io import shorten
+from pyg_mmkg.data.validate import UnseenEntityWarning
 
-__all__ = ['from_rdf', 'TEXT_PREDICATES', 'IMAGE_PREDICATES']
+__all__ = ['from_rdf', 'TEXT_PREDICATES', 'IMAGE_PREDICATES',
+           'UnseenEntityWarning']
 
 RDFS = 'http://www.w3.org/2000/01/rdf-schema#'
 TEXT_PREDICATES = (
@@ -22,6 +24,8 @@ TEXT_PREDICATES = (
     'http://schema.org/description',
     'https://schema.org/description',
     'http://www.w3.org/2004/02/skos/core#definition',
+    'http://purl.org/dc/terms/description',
+    'http://purl.org/dc/elements/1.1/description',
 )
 IMAGE_PREDICATES = (
     'http://xmlns.com/foaf/0.1/depiction',
@@ -44,19 +48,25 @@ def from_rdf(source, format: Optional[str] = None,
              split: Optional[Tuple[float, float]] = None,
              seed: int = 0, add_numeric: bool = True,
              max_bytes: Optional[int] = DEFAULT_MAX_BYTES,
-             allow_remote: bool = False):
+             allow_remote: bool = False,
+             text_predicates: Optional[Sequence[str]] = None,
+             split_coverage: str = 'move'):
     r"""Builds a contract :class:`HeteroData` from an RDF graph.
 
-    IRI (and blank-node) objects become entities and edges; literals with
-    ``rdfs:label``, ``rdfs:comment``, ``schema:description`` or
-    ``skos:definition`` become entity text (label first, then the
-    descriptions, joined by ``': '``); ``foaf:depiction`` and
+    IRI (and blank-node) objects become entities and edges; literals of
+    the :obj:`text_predicates` (by default ``rdfs:label``,
+    ``rdfs:comment``, ``schema:description``, ``skos:definition``,
+    ``dcterms:description`` and ``dc:description``) become entity text (in
+    that order, joined by ``': '``); ``foaf:depiction`` and
     ``schema:image`` objects become image references
     (``data['entity'].image_refs``, a list of lists), not entities; numeric
     literals become ``x_numeric`` [N, L] with ``numeric_mask`` (one column
     per numeric predicate, the mean where an entity has several values, as
     LiteralE). Entity and relation ids follow the sorted string forms of the
-    terms, so they are stable across runs.
+    terms, so they are stable across runs; a blank node is named
+    ``bnode:<hash of its content>`` (see
+    :func:`~pyg_mmkg.data._rdf_bnodes.stable_bnode_names`), since rdflib
+    names it at random on each parse.
 
     Args:
         source (str or rdflib.Graph): A file rdflib can parse (a URL only
@@ -68,7 +78,7 @@ def from_rdf(source, format: Optional[str] = None,
             (default: :obj:`('en', '')`)
         split (tuple, optional): ``(val_fraction, test_fraction)`` for a
             seeded random split of the edges; all edges are training edges
-            when :obj:`None`.
+            when :obj:`None`. See :obj:`split_coverage`.
         seed (int): Seed of the split. (default: :obj:`0`)
         add_numeric (bool): Builds ``x_numeric``. (default: :obj:`True`)
         max_bytes (int, optional): Refuses larger inputs; :obj:`None` for
@@ -76,6 +86,17 @@ def from_rdf(source, format: Optional[str] = None,
         allow_remote (bool): Allows a URL :obj:`source` and JSON-LD
             ``@context`` / ``@import`` references (which rdflib fetches);
             both are refused otherwise. (default: :obj:`False`)
+        text_predicates (list[str], optional): The predicates whose
+            literals are entity text, in order; full IRIs or prefixed names
+            the file declares (``'dcterms:description'``). Replaces the
+            default :obj:`TEXT_PREDICATES`. (default: :obj:`None`)
+        split_coverage (str): ``'move'``: a validation or test edge whose
+            head, tail or relation occurs in no training edge is moved to
+            training (PyKEEN's deterministic cleanup of its random split),
+            so every held-out entity has a training edge, and an
+            :class:`UnseenEntityWarning` gives the counts moved;
+            ``'warn'``: keep the random split and only warn with the
+            counts. (default: :obj:`'move'`)
 
     Files are read with their size bounded and handed to rdflib as bytes;
     RDF/XML and TriX documents that declare XML entities are refused
@@ -83,6 +104,9 @@ def from_rdf(source, format: Optional[str] = None,
     :mod:`pyg_mmkg.data._rdf_guard`.
     """
     _check_split(split)
+    if split_coverage not in ('move', 'warn'):
+        raise ValueError(f"split_coverage must be 'move' or 'warn', got "
+                         f"{split_coverage!r}")
     rdflib = _rdflib()
     from rdflib.term import BNode, Literal, URIRef
     if isinstance(source, rdflib.Graph):
@@ -102,6 +126,13 @@ def from_rdf(source, format: Optional[str] = None,
             raise ValueError(f"Cannot parse RDF file '{label}' as {fmt}: "
                              f"{shorten(e)}") from None
 
+    from pyg_mmkg.data._rdf_bnodes import stable_bnode_names
+    bnames = stable_bnode_names(graph)
+    text_preds = _text_predicates(graph, text_predicates)
+
+    def key(x) -> str:
+        return bnames[x] if isinstance(x, BNode) else str(x)
+
     edges: List[Tuple[str, str, str]] = []
     texts: Dict[str, Dict[str, List[Tuple[int, str]]]] = {}
     images: Dict[str, List[str]] = {}
@@ -115,17 +146,17 @@ def from_rdf(source, format: Optional[str] = None,
         return None
 
     for s, p, o in graph:
-        s_key, p_key = str(s), str(p)
+        s_key, p_key = key(s), str(p)
         if isinstance(o, (URIRef, BNode)):
             if p_key in IMAGE_PREDICATES:
-                images.setdefault(s_key, []).append(str(o))
+                images.setdefault(s_key, []).append(key(o))
                 entities.add(s_key)
                 continue
-            edges.append((s_key, p_key, str(o)))
-            entities.update((s_key, str(o)))
+            edges.append((s_key, p_key, key(o)))
+            entities.update((s_key, key(o)))
         elif isinstance(o, Literal):
             entities.add(s_key)
-            if p_key in TEXT_PREDICATES:
+            if p_key in text_preds:
                 rank = lang_rank((o.language or '').lower())
                 if rank is not None:
                     texts.setdefault(s_key, {}).setdefault(p_key, []).append(
@@ -148,13 +179,14 @@ def from_rdf(source, format: Optional[str] = None,
     h = torch.tensor([ent[e[0]] for e in edges], dtype=torch.long)
     r = torch.tensor([rel[e[1]] for e in edges], dtype=torch.long)
     t = torch.tensor([ent[e[2]] for e in edges], dtype=torch.long)
-    splits = _split(h, r, t, split, seed)
+    splits = _split(h, r, t, split, seed, split_coverage, len(ent_names),
+                    len(rel_names))
 
     ent_text = []
     for n in ent_names:
         by_pred = texts.get(n, {})
         parts = []
-        for pred in TEXT_PREDICATES:
+        for pred in text_preds:
             if pred in by_pred:
                 best = min(by_pred[pred])[0]
                 values = sorted(v for rank, v in by_pred[pred]
@@ -192,7 +224,27 @@ def _check_split(split) -> None:
                          f"that training edges remain")
 
 
-def _split(h, r, t, split, seed):
+def _text_predicates(graph, given) -> Tuple[str, ...]:
+    if given is None:
+        return TEXT_PREDICATES
+    if isinstance(given, str):
+        given = [given]
+    out = []
+    for p in given:
+        p = str(p)
+        prefix = p.split(':', 1)[0]
+        if ':' in p and '//' not in p and prefix != 'urn':
+            try:
+                p = str(graph.namespace_manager.expand_curie(p))
+            except (ValueError, KeyError):
+                raise ValueError(f"text_predicates: prefix '{prefix}:' of "
+                                 f"'{p}' is not declared in the RDF file; "
+                                 f"give the full IRI") from None
+        out.append(p)
+    return tuple(out)
+
+
+def _split(h, r, t, split, seed, coverage, num_entities, num_relations):
     if split is None:
         return {'train': (h, r, t)}
     val_frac, test_frac = split
@@ -200,10 +252,32 @@ def _split(h, r, t, split, seed):
     gen = torch.Generator().manual_seed(seed)
     perm = torch.randperm(E, generator=gen)
     n_val, n_test = int(round(E * val_frac)), int(round(E * test_frac))
-    parts = {
-        'val': perm[:n_val],
-        'test': perm[n_val:n_val + n_test],
-        'train': perm[n_val + n_test:],
-    }
-    return {k: (h[v.sort().values], r[v.sort().values], t[v.sort().values])
-            for k, v in parts.items()}
+    part = torch.zeros(E, dtype=torch.long)  # 0 train, 1 val, 2 test
+    part[perm[:n_val]] = 1
+    part[perm[n_val:n_val + n_test]] = 2
+    train = part == 0
+    seen_e = torch.zeros(num_entities, dtype=torch.bool)
+    seen_e[h[train]] = True
+    seen_e[t[train]] = True
+    seen_r = torch.zeros(num_relations, dtype=torch.bool)
+    seen_r[r[train]] = True
+    unseen = ~train & ~(seen_e[h] & seen_e[t] & seen_r[r])
+    if bool(unseen.any()):
+        import warnings
+        counts = [int((unseen & (part == k)).sum()) for k in (1, 2)]
+        sizes = [int((part == k).sum()) for k in (1, 2)]
+        what = (f"{counts[0]} of {sizes[0]} validation and {counts[1]} of "
+                f"{sizes[1]} test edges have a head, tail or relation in no "
+                f"training edge")
+        if coverage == 'move':
+            part[unseen] = 0  # one pass: the moved edges cover themselves
+            warnings.warn(f"from_rdf split: {what}; they were moved to "
+                          f"training (split_coverage='move'), so the "
+                          f"held-out fractions are below {split}",
+                          UnseenEntityWarning, stacklevel=3)
+        else:
+            warnings.warn(f"from_rdf split: {what} (split_coverage='warn' "
+                          f"keeps them; such entities have no trained "
+                          f"embedding)", UnseenEntityWarning, stacklevel=3)
+    return {k: (h[part == i], r[part == i], t[part == i])
+            for i, k in enumerate(('train', 'val', 'test'))}

@@ -8,11 +8,46 @@ from torch_geometric.data import HeteroData
 
 from pyg_mmkg.data.contract import EDGE, ENTITY, RELATION
 
-__all__ = ['validate', 'ContractError']
+__all__ = ['validate', 'ContractError', 'UnseenEntityWarning',
+           'unseen_in_training']
 
 
 class ContractError(ValueError):
     r"""Raised by :func:`validate`; its message lists every problem found."""
+
+
+class UnseenEntityWarning(UserWarning):
+    r"""Validation or test triples hold entities (or relations) that occur
+    in no training triple: their embeddings are never trained, so these
+    triples rank at chance. Official splits of some benchmarks have a few
+    (WN18RR); a split made by hand should have none."""
+
+
+def unseen_in_training(data: HeteroData) -> dict:
+    r"""Counts, per held-out split, the triples whose head, tail or
+    relation occurs in no training triple, and the distinct entities that
+    do. Returns ``{'val': (n_triples, n_total, n_entities), 'test': ...}``.
+
+    Args:
+        data (HeteroData): A contract graph.
+    """
+    store = data[EDGE]
+    ei, et = store.edge_index, store.edge_type
+    N, R = int(data[ENTITY].num_nodes), int(data[RELATION].num_nodes)
+    train = store.train_mask
+    seen_e = torch.zeros(N, dtype=torch.bool)
+    seen_e[ei[0, train]] = True
+    seen_e[ei[1, train]] = True
+    seen_r = torch.zeros(R, dtype=torch.bool)
+    seen_r[et[train]] = True
+    out = {}
+    for split in ('val', 'test'):
+        m = store[f'{split}_mask']
+        h, t, r = ei[0, m], ei[1, m], et[m]
+        bad = ~(seen_e[h] & seen_e[t] & seen_r[r])
+        ents = torch.cat([h[~seen_e[h]], t[~seen_e[t]]]).unique().numel()
+        out[split] = (int(bad.sum()), int(m.sum()), ents)
+    return out
 
 
 def _check_features(problems: List[str], store, where: str, n: int) -> None:
@@ -91,6 +126,11 @@ def validate(data: HeteroData,
             collected before raising).
         SplitOverlapError: (a :class:`ContractError`) when the splits
             share triples and overlap is not allowed.
+
+    Warns:
+        UnseenEntityWarning: with counts, when validation or test triples
+            hold entities or relations absent from training (see
+            :func:`unseen_in_training`).
     """
     problems: List[str] = []
     if not isinstance(data, HeteroData):
@@ -146,4 +186,13 @@ def validate(data: HeteroData,
                             '\n  - '.join(problems))
     from pyg_mmkg.data.overlap import check_split_overlap
     check_split_overlap(data, allow=allow_split_overlap)
+    counts = unseen_in_training(data)
+    if any(c[0] for c in counts.values()):
+        import warnings
+        parts = [f'{n} of {total} {split} triples ({ents} entities)'
+                 for split, (n, total, ents) in counts.items() if n]
+        warnings.warn(f"{' and '.join(parts)} hold an entity or relation "
+                      f"that occurs in no training triple; their embeddings "
+                      f"are never trained", UnseenEntityWarning,
+                      stacklevel=2)
     return data

@@ -8,6 +8,7 @@ from pyg_mmkg.datasets.ikrl import WN9_IMG
 from pyg_mmkg.datasets.mkgformer import FB15K_237_IMG, WN18_IMG
 from pyg_mmkg.datasets.mmkb import DB15K
 from pyg_mmkg.datasets.mmrns import KVC16K, MKG_W, MKG_Y
+from pyg_mmkg.datasets.pyg_align import IdAlignment, align_with_pyg
 from pyg_mmkg.datasets.vista import FB15K237, VTKG_C, VTKG_I, WN18RR_PP
 from pyg_mmkg.datasets.wikiart import (WikiArtMKG, WikiArtMKG_v1,
                                        WikiArtMKG_v2)
@@ -77,5 +78,5 @@ __all__ = [
     'MMKGDataset', 'KGFolder', 'VTKG_I', 'VTKG_C', 'WN18RR_PP', 'FB15K237',
     'WN9_IMG', 'FB15K_237_IMG', 'WN18_IMG', 'MKG_W', 'MKG_Y', 'DB15K',
     'KVC16K', 'WikiArtMKG', 'WikiArtMKG_v1', 'WikiArtMKG_v2', 'DATASETS',
-    'get_dataset', 'list_datasets'
+    'get_dataset', 'list_datasets', 'IdAlignment', 'align_with_pyg'
 ]

@@ -16,12 +16,32 @@ from torch_geometric.data import HeteroData, InMemoryDataset
 from pyg_mmkg.data.contract import ENTITY, RELATION
 from pyg_mmkg.data.io import RawFormatError, atomic_path, resolve
 from pyg_mmkg.data.overlap import check_split_overlap
+from pyg_mmkg.data.feature_file import (apply_feature_file,
+                                        is_feature_file)
+from pyg_mmkg.data.feature_file import _load as _load_features
 from pyg_mmkg.data.safe_load import FileLoadError, safe_torch_load
 from pyg_mmkg.data.raw import (feature_dict_to_tensor, load_vista_features,
                                read_kg_folder)
 from pyg_mmkg.data.validate import validate
 
-__all__ = ['MMKGDataset', 'sha256sum']
+__all__ = ['MMKGDataset', 'DatasetNotFoundError', 'sha256sum']
+
+
+class DatasetNotFoundError(FileNotFoundError, RuntimeError):
+    r"""Raw files of a dataset are missing (and could not be downloaded);
+    the message lists every missing file, the folder they belong in and
+    where to get them."""
+
+
+def shorten_text(text: str, limit: int = 160) -> str:
+    r"""The first line of :obj:`text`, cut to :obj:`limit` characters.
+
+    Args:
+        text (str): A message.
+        limit (int): Characters kept. (default: :obj:`160`)
+    """
+    line = str(text).strip().splitlines()[0] if str(text).strip() else ''
+    return line if len(line) <= limit else line[:limit - 3] + '...'
 
 
 def sha256sum(path: str) -> str:
@@ -89,8 +109,10 @@ class MMKGDataset(InMemoryDataset):
         image_paths (dict, optional): Entity name -> list of image files.
         feature_files (dict, optional): Precomputed features, e.g.
             ``{'entity.x_text': 'text.pt', 'entity.x_image': 'img.pt'}``;
-            each file holds a dict name -> tensor (VISTA's layout) or a
-            tensor in entity-id order.
+            each file is what ``pyg-mmkg features`` writes (see
+            :mod:`pyg_mmkg.data.feature_file`; the key picks one of its
+            features), a dict name -> tensor (VISTA's layout) or a tensor
+            in entity-id order.
         max_images (int, optional): Images kept per entity (K).
         transform, pre_transform (callable, optional): As in PyG.
         force_reload (bool): Re-process. (default: :obj:`False`)
@@ -197,17 +219,38 @@ class MMKGDataset(InMemoryDataset):
         return self._raw_key
 
     def download(self) -> None:
-        missing = [f for f, p in zip(self.raw_file_names, self.raw_paths)
-                   if not osp.exists(p)]
-        downloadable = [f for f in missing if f in self.urls]
-        for name in downloadable:
-            self._download_file(name)
-        rest = [f for f in missing if f not in self.urls]
+        self._fetch(self.raw_file_names)
+
+    def _fetch(self, names: Sequence[str]) -> None:
+        r"""Downloads the files of :obj:`names` that are missing and have
+        a URL; raises one :class:`DatasetNotFoundError` naming every file
+        still missing (none are given up on at the first failure)."""
+        missing = [f for f in names if not resolve(
+            osp.join(self.raw_dir, f), required=False)]
+        failed: Dict[str, str] = {}
+        for name in [f for f in missing if f in self.urls]:
+            try:
+                self._download_file(name)
+            except RuntimeError as e:  # offline, moved upstream, checksum
+                failed[name] = str(e.__cause__ or e)
+        rest = [f for f in missing if f not in self.urls or f in failed]
         if rest:
-            raise RuntimeError(
-                f"Dataset not found. {type(self).__name__} needs "
-                f"{', '.join(repr(f) for f in rest)} in '{self.raw_dir}'. "
-                f"{self.manual or ''}".strip())
+            raise DatasetNotFoundError(self._missing_message(rest, failed))
+
+    def _missing_message(self, rest: List[str],
+                         failed: Dict[str, str]) -> str:
+        names = ', '.join(repr(f) for f in rest)
+        msg = (f"Dataset not found. {type(self).__name__} needs {len(rest)} "
+               f"raw file{'s' if len(rest) > 1 else ''} missing in "
+               f"'{self.raw_dir}': {names}.")
+        if failed:
+            reason = shorten_text(next(iter(failed.values())))
+            msg += (f" {len(failed)} of them could not be downloaded "
+                    f"({reason}); fetch them by hand:"
+                    + ';'.join(f" {self.urls[f][0]} as "
+                               f"'{osp.join(self.raw_dir, f)}'"
+                               for f in failed) + '.')
+        return f"{msg} {self.manual or ''}".strip()
 
     def _download_file(self, name: str) -> None:
         from torch_geometric.data import download_url
@@ -215,8 +258,9 @@ class MMKGDataset(InMemoryDataset):
         os.makedirs(self.raw_dir, exist_ok=True)
         tmp_dir = osp.join(self.raw_dir, '.download')
         try:
-            path = download_url(url, tmp_dir, filename=name)
+            path = download_url(url, tmp_dir, filename=name, log=False)
         except Exception as e:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
             raise RuntimeError(
                 f"Could not download '{url}' for {type(self).__name__} "
                 f"({e}). Download it by hand and place it at "
@@ -258,8 +302,17 @@ class MMKGDataset(InMemoryDataset):
             return
         if self.log and 'PYTEST_CURRENT_TEST' not in os.environ:
             print('Processing...', file=sys.stderr)
+        created = not osp.isdir(self.processed_dir)
         os.makedirs(self.processed_dir, exist_ok=True)
-        self.process()
+        try:
+            self.process()
+        except BaseException:
+            if created:  # No empty processed/ after a failed first load
+                try:  # (only when empty: another process may be using it)
+                    os.rmdir(self.processed_dir)
+                except OSError:
+                    pass
+            raise
         for name, fn in (('pre_transform', self.pre_transform),
                          ('pre_filter', getattr(self, 'pre_filter', None))):
             with atomic_path(osp.join(self.processed_dir,
@@ -337,10 +390,14 @@ class MMKGDataset(InMemoryDataset):
             store = data[store_key]
             names = store.name
             multi = attr == 'x_image'
-            obj = torch.load(resolve(path), map_location='cpu',
-                             weights_only=True) if osp.exists(path) else None
-            if obj is None:
-                raise FileNotFoundError(f"Feature file '{path}' is missing")
+            real = resolve(path, required=False)
+            if real is None:
+                raise FileNotFoundError(f"Feature file '{path}' (for "
+                                        f"feature_files['{key}']) is missing")
+            obj = _load_features(real)
+            if is_feature_file(obj):  # what `pyg-mmkg features` writes
+                apply_feature_file(data, real, keys=[key])
+                continue
             if isinstance(obj, dict):
                 x, mask = feature_dict_to_tensor(path, names, multi,
                                                  self.max_images,

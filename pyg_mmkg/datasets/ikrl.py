@@ -11,7 +11,7 @@ from pyg_mmkg.data.align import align_keys
 from pyg_mmkg.data.io import (RawFormatError, read_image_index,
                               read_text_map, resolve)
 from pyg_mmkg.data.raw import read_kg_folder
-from pyg_mmkg.datasets.base import MMKGDataset
+from pyg_mmkg.datasets.base import DatasetNotFoundError, MMKGDataset
 
 __all__ = ['WN9_IMG']
 
@@ -68,16 +68,22 @@ class WN9_IMG(MMKGDataset):
         os.makedirs(self.raw_dir, exist_ok=True)
         tool = shutil.which('unar') or shutil.which('unrar') or \
             shutil.which('bsdtar')
+        missing = [f for f, p in zip(self.raw_file_names, self.raw_paths)
+                   if not osp.exists(p)]
+        where = (f"Missing in '{self.raw_dir}': "
+                 f"{', '.join(repr(f) for f in missing)}.")
         if tool is None:
-            raise RuntimeError(f'Dataset not found. No RAR extractor (unar, '
-                               f'unrar or bsdtar) is installed. '
-                               f'{self.manual} Raw folder: {self.raw_dir}')
+            raise DatasetNotFoundError(
+                f'Dataset not found. {where} No RAR extractor (unar, unrar '
+                f'or bsdtar) is installed to unpack data.rar. '
+                f'{self.manual}')
         try:
             rar = download_url(_IKRL_RAR, self.raw_dir)
             download_url(_GLOSSES, self.raw_dir)
         except Exception as e:
-            raise RuntimeError(f'Dataset not found. {self.manual} Raw '
-                               f'folder: {self.raw_dir}') from e
+            raise DatasetNotFoundError(
+                f'Dataset not found. {where} Could not download '
+                f'{_IKRL_RAR} ({e}). {self.manual}') from e
         name = osp.basename(tool)
         cmd = {'unar': [tool, '-f', '-D', '-o', self.raw_dir, rar],
                'unrar': [tool, 'e', '-o+', rar, self.raw_dir],

@@ -73,12 +73,7 @@ class FB15K_237_IMG(MMKGDataset):
                  val=17535, test=20466)
 
     def download(self) -> None:
-        for name in self.urls:
-            import os.path as osp
-
-            from pyg_mmkg.data.io import resolve
-            if not resolve(osp.join(self.raw_dir, name), required=False):
-                self._download_file(name)
+        self._fetch(list(self.urls))  # the text files too
 
 
 class WN18_IMG(MMKGDataset):

@@ -10,7 +10,7 @@ import argparse
 import os
 import os.path as osp
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from pyg_mmkg.features._utils import slugify
 from pyg_mmkg.features.resolve import ENCODER_SPECS
@@ -24,8 +24,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Encode a dataset's entity and relation texts and "
         "images with a pretrained encoder and save the feature tensors.",
         epilog=ENCODER_SPECS, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--dataset', required=True, help='dataset name')
-    p.add_argument('--root', required=True, help='dataset root folder')
+    p.add_argument('--dataset', required=True,
+                   help='dataset name or raw KG folder')
+    p.add_argument('--root', default=None,
+                   help='dataset root folder (default: the folder itself, '
+                   'or $PYG_HOME/pyg_mmkg/NAME)')
     p.add_argument('--text-encoder', default=None, metavar='SPEC',
                    help="text encoder, e.g. 'minilm' or 'hf-mean:DIR'")
     p.add_argument('--image-encoder', default=None, metavar='SPEC',
@@ -57,7 +60,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help='never try to download a model')
     p.add_argument('--out', default=None,
                    help='output file (default: ROOT/features/'
-                   'DATASET--TEXT--IMAGE.pt)')
+                   'DATASET--TEXT--IMAGE.pt); a feature file that `train '
+                   '--dataset FILE` and feature_files= accept')
     p.add_argument('--no-progress', action='store_true')
     p.set_defaults(func=run)
     return p
@@ -72,12 +76,11 @@ def _get_data(name: str, root: str) -> Any:
     return dataset[0], selection
 
 
-def _store_dict(data: Any, node_type: str) -> Dict[str, Any]:
-    keys = ('x_text', 'has_text', 'x_image', 'image_mask', 'has_image')
-    if node_type not in data.node_types:
-        return {}
-    store = data[node_type]
-    return {k: store[k] for k in keys if k in store}
+def _default_root(name: str) -> str:
+    from pyg_mmkg.datasets import DATASETS, _norm
+    from torch_geometric import get_home_dir
+    canonical = {_norm(k): k for k in DATASETS}.get(_norm(name), name)
+    return osp.join(get_home_dir(), 'pyg_mmkg', canonical)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,17 +143,16 @@ def run(args: argparse.Namespace) -> int:
 
     out = args.out
     if out is None:
-        parts: List[str] = [slugify(args.dataset)]
+        folder = os.path.isdir(args.dataset)
+        name = osp.basename(osp.normpath(args.dataset)) if folder \
+            else args.dataset
+        parts: List[str] = [slugify(name)]
         parts += [slugify(e.identity) for e in (text_enc, image_enc) if e]
-        out = osp.join(args.root, 'features', '--'.join(parts) + '.pt')
-    result = {
-        'dataset': args.dataset,
-        'feature_encoders': dict(data.feature_encoders),
-        'feature_dims': dict(data.feature_dims),
-        'entity': _store_dict(data, 'entity'),
-        'relation': _store_dict(data, 'relation'),
-    }
-    save_atomic(result, out)
+        root = args.root or (args.dataset if folder else
+                             _default_root(args.dataset))
+        out = osp.join(root, 'features', '--'.join(parts) + '.pt')
+    from pyg_mmkg.data.feature_file import make_feature_file
+    save_atomic(make_feature_file(data, args.dataset, args.root), out)
     for key, identity in sorted(data.feature_encoders.items()):
         node_type, attr = key.split('.')
         shape = tuple(data[node_type][attr].shape)

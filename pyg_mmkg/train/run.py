@@ -51,8 +51,10 @@ def select_modalities(data: Any,
 def load_data(dataset: Union[str, os.PathLike], root: Optional[str] = None,
               modalities: Optional[Sequence[str]] = None) -> Any:
     r"""Loads a knowledge graph: a registered dataset name (see
-    :func:`pyg_mmkg.datasets.get_dataset`), a raw KG folder, or a file
-    saved with :obj:`torch.save(data, path)` (loaded with
+    :func:`pyg_mmkg.datasets.get_dataset`), a raw KG folder, a feature
+    file written by ``pyg-mmkg features`` (its dataset with its features,
+    see :mod:`pyg_mmkg.data.feature_file`), or a file saved with
+    :obj:`torch.save(data, path)` (loaded with
     :obj:`weights_only=True`; see
     :func:`pyg_mmkg.data.safe_load.safe_torch_load`).
 
@@ -70,6 +72,15 @@ def load_data(dataset: Union[str, os.PathLike], root: Optional[str] = None,
         # (a file can run code then); PyG's data classes are allowed.
         from pyg_mmkg.data.safe_load import safe_torch_load
         data = safe_torch_load(dataset)
+        from pyg_mmkg.data.feature_file import is_feature_file
+        if is_feature_file(data):  # `pyg-mmkg features` output
+            from pyg_mmkg.datasets.feature_source import load_feature_dataset
+            data = load_feature_dataset(dataset, root, obj=data)
+        elif isinstance(data, dict):  # not a graph (data[0]: KeyError)
+            raise ValueError(f"'{dataset}' is neither a saved graph "
+                             f"(torch.save(data)) nor a pyg-mmkg feature "
+                             f"file; it holds a dict with keys "
+                             f"{sorted(map(str, data))[:6]}")
     else:
         from pyg_mmkg.datasets import get_dataset
         data = get_dataset(dataset, root=root)

@@ -67,12 +67,21 @@ def test_handmade_every_case(tmp_path):
 def test_ids_stable_and_split(tmp_path):
     path = tmp_path / 'kg.ttl'
     path.write_text(TTL)
-    a = from_rdf(str(path), split=(0.34, 0.34), seed=1)
-    b = from_rdf(str(path), split=(0.34, 0.34), seed=1)
+    kw = dict(split=(0.34, 0.34), seed=1, split_coverage='warn')
+    with pytest.warns(UserWarning, match='no training edge'):
+        a = from_rdf(str(path), **kw)
+        b = from_rdf(str(path), **kw)
     sa, sb = a['entity', 'to', 'entity'], b['entity', 'to', 'entity']
     assert torch.equal(sa.edge_index, sb.edge_index)
     assert [int(sa[f'{k}_mask'].sum()) for k in ('train', 'val', 'test')] \
         == [1, 1, 1]
+    # By default, held-out edges of entities without a training edge move
+    # to training (here: all of them, the three edges share no entity).
+    with pytest.warns(UserWarning, match='moved to training'):
+        c = from_rdf(str(path), split=(0.34, 0.34), seed=1)
+    sc = c['entity', 'to', 'entity']
+    assert [int(sc[f'{k}_mask'].sum()) for k in ('train', 'val', 'test')] \
+        == [3, 0, 0]
 
 
 def test_real_ontology_dcterms():
