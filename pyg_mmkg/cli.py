@@ -7,6 +7,7 @@ r"""The :obj:`pyg-mmkg` command.
     pyg-mmkg models                # model names for --model
     pyg-mmkg train --dataset VTKG-I --model complex [--config cfg.json] ...
     pyg-mmkg evaluate runs/VTKG-I-complex-... [--split test]
+    pyg-mmkg predict RUN --head Lisbon --relation capital_of [--k 10]
     pyg-mmkg features ...          # feature extraction
 """
 import argparse
@@ -165,8 +166,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help='torch.set_num_threads')
     p.add_argument('--json', action='store_true', help='print JSON')
 
+    _add_predict_parser(sub)
     _add_features_parser(sub)
     return parser
+
+
+def _add_predict_parser(sub) -> None:
+    p = sub.add_parser(
+        'predict', help='top-k tails, heads or relations by name',
+        description='--head and --relation: tails; --relation and --tail: '
+        'heads; --head and --tail: relations.')
+    p.add_argument('run_dir', help='a run directory written by `train`')
+    p.add_argument('--head', default=None, help='head entity name or id')
+    p.add_argument('--relation', default=None,
+                   help='relation name or id')
+    p.add_argument('--tail', default=None, help='tail entity name or id')
+    p.add_argument('--k', type=int, default=10, help='answers (default 10)')
+    p.add_argument('--filtered', action='store_true',
+                   help='leave out known train/val/test triples')
+    p.add_argument('--checkpoint', default='best', choices=['best', 'last'])
+    p.add_argument('--dataset', default=None,
+                   help='dataset name or path (for runs trained on data '
+                   'given in Python)')
+    p.add_argument('--root', default=None, help='override the dataset root')
+    p.add_argument('--num-threads', type=int, default=None,
+                   help='torch.set_num_threads')
+    p.add_argument('--json', action='store_true', help='print JSON rows')
 
 
 def _features_module():
@@ -463,6 +488,42 @@ def _cmd_evaluate(args) -> int:
     return 0
 
 
+def _cmd_predict(args) -> int:
+    from pyg_mmkg.predict import Predictor
+    given = {k for k in ('head', 'relation', 'tail')
+             if getattr(args, k) is not None}
+    if len(given) != 2:
+        raise ValueError('give exactly two of --head, --relation and --tail '
+                         '(the third is predicted)')
+    data = None
+    if args.dataset is not None or args.root is not None:
+        from pyg_mmkg.train.config import TrainConfig
+        from pyg_mmkg.train.run import load_data
+        config_path = Path(args.run_dir) / 'config.json'
+        if not config_path.exists():
+            raise FileNotFoundError(f"'{args.run_dir}' is not a run "
+                                    f"directory (no config.json)")
+        cfg = TrainConfig.from_file(config_path)
+        dataset = args.dataset if args.dataset is not None else cfg.dataset
+        data = load_data(dataset, args.root if args.root is not None
+                         else cfg.root)
+    predictor = Predictor(args.run_dir, data, checkpoint=args.checkpoint)
+    if 'tail' not in given:
+        pred = predictor.tails(args.head, args.relation, args.k,
+                               args.filtered)
+    elif 'head' not in given:
+        pred = predictor.heads(args.relation, args.tail, args.k,
+                               args.filtered)
+    else:
+        pred = predictor.relations(args.head, args.tail, args.k,
+                                   args.filtered)
+    if args.json:
+        print(json.dumps(pred.rows(), indent=2))
+    else:
+        print(pred)
+    return 0
+
+
 def _cmd_features(args) -> int:
     error = getattr(args, '_features_error', None)
     module = None if error is not None else _features_module()
@@ -480,6 +541,7 @@ _COMMANDS = {
     'models': _cmd_models,
     'train': _cmd_train,
     'evaluate': _cmd_evaluate,
+    'predict': _cmd_predict,
     'features': _cmd_features,
 }
 
