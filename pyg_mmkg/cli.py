@@ -8,6 +8,7 @@ r"""The :obj:`pyg-mmkg` command.
     pyg-mmkg train --dataset VTKG-I --model complex [--config cfg.json] ...
     pyg-mmkg evaluate runs/VTKG-I-complex-... [--split test]
     pyg-mmkg predict RUN --head Lisbon --relation capital_of [--k 10]
+    pyg-mmkg tune space.yaml --study-dir studies/x [--n-trials 20]
     pyg-mmkg features ...          # feature extraction
 """
 import argparse
@@ -167,6 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--json', action='store_true', help='print JSON')
 
     _add_predict_parser(sub)
+
+    p = sub.add_parser('tune', help='hyper-parameter search (Optuna)')
+    p.add_argument('space', help='search space file (JSON or YAML): base '
+                   'options, space, n_trials, pruner')
+    p.add_argument('--study-dir', required=True, help='study folder '
+                   '(study.db, trials/, best.json); run again to continue')
+    p.add_argument('--n-trials', type=int, default=None,
+                   help='finished trials to reach, earlier ones included')
+    p.add_argument('--dataset', default=None,
+                   help="override the space file's base dataset")
+    p.add_argument('--num-threads', type=int, default=None,
+                   help='torch.set_num_threads')
+    p.add_argument('--progress', action=argparse.BooleanOptionalAction,
+                   default=False, help='console progress of each trial')
+
     _add_features_parser(sub)
     return parser
 
@@ -524,6 +540,27 @@ def _cmd_predict(args) -> int:
     return 0
 
 
+def _cmd_tune(args) -> int:
+    from pyg_mmkg.tune import read_space, tune
+    spec = read_space(args.space)
+    if args.dataset is not None:
+        spec['base'] = dict(spec['base'], dataset=args.dataset)
+    study = tune(spec, args.study_dir, args.n_trials,
+                 progress=args.progress)
+    states = [t.state.name.lower() for t in study.trials]
+    print(f"{len(states)} trials in {args.study_dir}: "
+          + ', '.join(f'{states.count(s)} {s}' for s in sorted(set(states))))
+    try:
+        best = study.best_trial
+    except ValueError:
+        print('no complete trial yet')
+        return 0
+    print(f"best trial {best.number}: val {best.value:.4f} with "
+          f"{json.dumps(best.params)}; run directory "
+          f"{best.user_attrs.get('run_dir')}")
+    return 0
+
+
 def _cmd_features(args) -> int:
     error = getattr(args, '_features_error', None)
     module = None if error is not None else _features_module()
@@ -542,6 +579,7 @@ _COMMANDS = {
     'train': _cmd_train,
     'evaluate': _cmd_evaluate,
     'predict': _cmd_predict,
+    'tune': _cmd_tune,
     'features': _cmd_features,
 }
 
