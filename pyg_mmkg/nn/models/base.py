@@ -103,21 +103,69 @@ def seen_in_train(data: Any) -> Tensor:
 def build_encoder(encoder: Any, data: Any, channels: int,
                   reciprocal: bool = True, **kwargs: Any):
     r"""Returns a relational encoder over the *training* graph of
-    :obj:`data`: :obj:`encoder` itself if it is a module, or a new
+    :obj:`data`: :obj:`encoder` itself if it is a
+    :class:`~pyg_mmkg.nn.encoders.RelationalEncoder`, a plain PyG
+    convolution wrapped in :class:`~pyg_mmkg.nn.encoders.ConvEncoder` (its
+    sizes and number of relations checked here), or a new
     :class:`~pyg_mmkg.nn.encoders.RGCNEncoder` (:obj:`"rgcn"`) or
     :class:`~pyg_mmkg.nn.encoders.CompGCNEncoder` (:obj:`"compgcn"`) with
-    :obj:`channels` input, hidden and output channels and :obj:`kwargs`."""
-    if encoder is None or isinstance(encoder, torch.nn.Module):
+    :obj:`channels` input, hidden and output channels and :obj:`kwargs`.
+
+    R-GCN without :obj:`num_bases` or :obj:`num_blocks` gets the basis
+    decomposition with two bases that the R-GCN paper uses for link
+    prediction on FB15k and WN18: a full weight matrix per edge type costs
+    :math:`2R \cdot d^2` parameters per layer (128 M for VTKG-I's 434 edge
+    types at :math:`d = 384`).
+
+    Args:
+        encoder (str or torch.nn.Module, optional): The encoder.
+        data (HeteroData): The graph (its training triples).
+        channels (int): The entity representation size.
+        reciprocal (bool, optional): Unused, kept for compatibility.
+            (default: :obj:`True`)
+        **kwargs: Further arguments of the encoder class.
+    """
+    from pyg_mmkg.nn.encoders import (CompGCNEncoder, ConvEncoder,
+                                      RelationalEncoder, RGCNEncoder)
+    if encoder is None or isinstance(encoder, RelationalEncoder):
         return encoder
-    from pyg_mmkg.nn.encoders import CompGCNEncoder, RGCNEncoder
+    if isinstance(encoder, torch.nn.Module):
+        from torch_geometric.nn.conv import MessagePassing
+        if not isinstance(encoder, MessagePassing):
+            from pyg_mmkg.nn.encoders.conv import check_encoder_module
+            check_encoder_module(encoder)
+            return encoder
+        return _wrap_conv(encoder, data, channels)
     classes = {'rgcn': RGCNEncoder, 'compgcn': CompGCNEncoder}
     cls = classes.get(str(encoder).lower())
     if cls is None:
         raise ValueError(f"Unknown encoder '{encoder}' (choose from "
                          f"{', '.join(classes)} or pass a module)")
     kwargs.setdefault('out_channels', channels)
+    if cls is RGCNEncoder and kwargs.get('num_bases') is None and kwargs.get(
+            'num_blocks') is None:
+        kwargs['num_bases'] = 2
     return cls.from_data(data, channels, channels, add_inverse=True,
                          **kwargs)
+
+
+def _wrap_conv(conv: torch.nn.Module, data: Any, channels: int):
+    from pyg_mmkg.nn.encoders import ConvEncoder
+    name = type(conv).__name__
+    edge_index, edge_type, num_types = ConvEncoder.train_graph(data)
+    for attr in ('in_channels', 'out_channels'):
+        size = getattr(conv, attr, None)
+        if isinstance(size, int) and size > 0 and size != channels:
+            raise ValueError(f"encoder={name}: {attr}={size}, but this "
+                             f"model's entity representations have "
+                             f"{channels} channels")
+    wrapped = ConvEncoder(conv, num_types)
+    rels = getattr(conv, 'num_relations', None)
+    if wrapped.relational and isinstance(rels, int) and rels != num_types:
+        raise ValueError(f"encoder={name}: num_relations={rels}, but the "
+                         f"training graph has {num_types} edge types (each "
+                         f"relation and its inverse)")
+    return wrapped.set_graph(edge_index, edge_type)
 
 
 class MultimodalKGEModel(ScoredKGEModel):
@@ -154,6 +202,9 @@ class MultimodalKGEModel(ScoredKGEModel):
             x = x.float() * mask.unsqueeze(-1)
             self.register_buffer(f'x_{m}', x, persistent=False)
             self.register_buffer(f'has_{m}', mask, persistent=False)
+        if encoder is not None:
+            from pyg_mmkg.nn.encoders.conv import check_encoder_module
+            check_encoder_module(encoder)
         self.encoder = encoder
         self._ablation: Dict[str, Tuple[str, int]] = {}
 
