@@ -16,6 +16,45 @@ _ALIASES = {'visual': 'image', 'images': 'image', 'textual': 'text',
 
 Features = Dict[str, Tuple[Tensor, Tensor]]
 
+_FEATURE_KEYS = {'text': 'x_text', 'image': 'x_image', 'numeric': 'x_numeric'}
+
+
+class MissingModalityWarning(UserWarning):
+    r"""A model was asked for a modality the data does not hold; it is built
+    without it. Turn it into an error with
+    :obj:`warnings.simplefilter('error', MissingModalityWarning)`."""
+
+
+def warn_missing_modalities(requested: Sequence[str],
+                            present: Sequence[str]) -> None:
+    r"""Warns (:class:`MissingModalityWarning`) about the feature
+    modalities in :obj:`requested` that are not in :obj:`present`, and
+    raises if nothing at all would be left to the model.
+
+    Args:
+        requested (Sequence[str]): The modalities asked for.
+        present (Sequence[str]): The feature modalities the data holds.
+    """
+    import warnings
+    requested = normalize_modalities(requested)
+    missing = [m for m in requested if m != 'structure' and m not in present]
+    if not missing:
+        return
+    left = [m for m in requested if m not in missing]
+    keys = ', '.join(f"entity.{_FEATURE_KEYS[m]}" for m in missing)
+    if not left:
+        raise ValueError(f"modalities={list(requested)}: the data holds none "
+                         f"of them (no {keys}); attach features "
+                         f"(pyg_mmkg.features.attach_features) or add "
+                         f"'structure'")
+    warnings.warn(f"modalities={list(requested)} asks for "
+                  f"{', '.join(map(repr, missing))}, but the data has no "
+                  f"{keys}: the model is built WITHOUT "
+                  f"{'it' if len(missing) == 1 else 'them'} (it uses "
+                  f"{', '.join(left)} only). Attach the features or drop "
+                  f"{'it' if len(missing) == 1 else 'them'} from "
+                  f"modalities", MissingModalityWarning, stacklevel=3)
+
 
 def normalize_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
     r"""Lower-cases :obj:`modalities`, resolves aliases (*e.g.*
@@ -46,7 +85,13 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
     entity has the modality when it has at least one value. Rows of
     entities without the modality are zeroed, so that whatever a dataset
     stored there can never leak into a model. Requested modalities
-    missing from :obj:`data` are skipped.
+    missing from :obj:`data` are skipped with a
+    :class:`MissingModalityWarning` (a :obj:`ValueError` if nothing is
+    left).
+
+    Args:
+        data (HeteroData): The graph.
+        modalities (Sequence[str]): The modalities asked for.
     """
     store = data['entity']
     num_nodes = int(store.num_nodes)
@@ -86,6 +131,7 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
         mask = mask.view(-1).bool()
         x = x * mask.unsqueeze(-1).to(x.dtype)
         out[m] = (x, mask)
+    warn_missing_modalities(modalities, list(out))
     return out
 
 
