@@ -111,7 +111,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
                                metavar=field.name.upper(), help=helptext)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(features: bool = True) -> argparse.ArgumentParser:
+    r"""The argument parser of :obj:`pyg-mmkg`.
+
+    Args:
+        features (bool, optional): Build the options of :obj:`features`
+            (which imports torch); :obj:`False` lists the command only, so
+            that :obj:`--help` and the other commands start fast.
+            (default: :obj:`True`)
+    """
     parser = argparse.ArgumentParser(
         prog='pyg-mmkg',
         description='Multimodal knowledge graphs for PyTorch Geometric.')
@@ -183,7 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--progress', action=argparse.BooleanOptionalAction,
                    default=False, help='console progress of each trial')
 
-    _add_features_parser(sub)
+    if features:
+        _add_features_parser(sub)
+    else:
+        p = sub.add_parser('features', add_help=False,
+                           help='feature extraction (texts and images of a '
+                           'dataset); pyg-mmkg features --help')
+        p.add_argument('args', nargs=argparse.REMAINDER)
     return parser
 
 
@@ -419,9 +433,11 @@ def _cmd_train(args) -> int:
         stamp = time.strftime('%Y%m%d-%H%M%S')
         run_dir = Path('runs') / (f'{_slug(config.dataset)}-'
                                   f'{_slug(config.model)}-{stamp}')
-    names = args.trackers or ['console', 'jsonl', 'csv']
-    if not config.progress:
-        names = [n for n in names if n != 'console']
+    names = args.trackers
+    if names is None:  # The default set; --no-progress silences the console
+        names = ['console', 'jsonl', 'csv']  # (an explicit one stays).
+        if not config.progress:
+            names = [n for n in names if n != 'console']
     config, recipe = apply_recipe(config, config.model)
     print(describe_recipe(config, recipe, config.model))
     trainer_cls, extra = Trainer, {}
@@ -489,6 +505,10 @@ def _cmd_evaluate(args) -> int:
                       batch_size=args.batch_size or config.eval_batch_size,
                       rank_types=tuple(args.rank_types),
                       per_relation=args.per_relation)
+    if args.per_relation and hasattr(result, 'with_relation_names'):
+        from pyg_mmkg.predict import node_names
+        result = result.with_relation_names(
+            node_names(data, 'relation', num_relations(data)))
     if args.json:
         print(json.dumps(result, indent=2, default=float))
         return 0
@@ -586,7 +606,9 @@ _COMMANDS = {
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     r"""Entry point of :obj:`pyg-mmkg`; returns the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith('-')), None)
+    parser = build_parser(features=command == 'features')
     args = parser.parse_args(argv)
     threads = getattr(args, 'num_threads', None)
     if threads is not None:

@@ -73,8 +73,9 @@ class Predictor:
         self.num_relations = num_relations(data)
         self.known_splits = tuple(known_splits)
         self.max_bytes = int(max_bytes)
-        self.entity_names = _names(data, 'entity', self.num_entities)
-        self.relation_names = _names(data, 'relation', self.num_relations)
+        self.entity_names = node_names(data, 'entity', self.num_entities)
+        self.relation_names = node_names(data, 'relation',
+                                         self.num_relations)
         self._lookup = {}
         self._filter = None
         self._encoded = None
@@ -255,7 +256,16 @@ class Predictor:
         return a.contiguous(), b.contiguous()
 
 
-def _names(data: Any, node_type: str, count: int) -> list:
+def node_names(data: Any, node_type: str, count: int) -> list:
+    r"""The names of the :obj:`count` nodes of :obj:`node_type`
+    (:obj:`"entity"` or :obj:`"relation"`) as strings, or their ids where
+    the data stores no (complete) names.
+
+    Args:
+        data (HeteroData): The graph.
+        node_type (str): :obj:`"entity"` or :obj:`"relation"`.
+        count (int): The number of nodes.
+    """
     names = None
     if node_type in data.node_types:
         names = data[node_type].get('name', None)

@@ -61,7 +61,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--threads', default='1,2')
     parser.add_argument('--epochs', type=int, default=3)
-    parser.add_argument('--sizes', default='181,2000,15000')
+    parser.add_argument('--sizes', default='181,2000')
     parser.add_argument('--out', default=osp.join(HERE, 'threads.json'))
     args = parser.parse_args()
     threads = [int(x) for x in args.threads.split(',')]
