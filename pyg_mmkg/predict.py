@@ -17,7 +17,7 @@ and candidates are chunked too where the model can only score triples
 (:obj:`model(h, r, t)`), keeping a running top-:math:`k`.
 """
 import os
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 import torch
 from torch import Tensor

@@ -12,7 +12,6 @@ from pyg_mmkg.data import make_kg_data, triples
 from pyg_mmkg.nn.kge import ComplEx
 from pyg_mmkg.predict import (Predictor, predict_heads, predict_relations,
                               predict_tails)
-from pyg_mmkg.train import Trainer
 
 N, R = 23, 4
 

@@ -1,5 +1,5 @@
 import inspect
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -87,3 +87,31 @@ def check_encoder_module(encoder: torch.nn.Module) -> None:
             f"is called as encoder(x, rel=rel) and must return (x, rel) "
             f"(subclass pyg_mmkg.nn.encoders.RelationalEncoder, or pass a "
             f"PyG convolution to from_data)")
+
+
+def wrap_conv(conv: torch.nn.Module, data: Any,
+              channels: int) -> ConvEncoder:
+    r"""Wraps a PyG convolution in :class:`ConvEncoder` over the training
+    graph of :obj:`data` (with inverse edges), after checking its sizes
+    against :obj:`channels` and its number of relations against the graph.
+
+    Args:
+        conv (torch.nn.Module): The convolution.
+        data (HeteroData): The graph.
+        channels (int): The model's entity representation size.
+    """
+    name = type(conv).__name__
+    edge_index, edge_type, num_types = ConvEncoder.train_graph(data)
+    for attr in ('in_channels', 'out_channels'):
+        size = getattr(conv, attr, None)
+        if isinstance(size, int) and size > 0 and size != channels:
+            raise ValueError(f"encoder={name}: {attr}={size}, but this "
+                             f"model's entity representations have "
+                             f"{channels} channels")
+    wrapped = ConvEncoder(conv, num_types)
+    rels = getattr(conv, 'num_relations', None)
+    if wrapped.relational and isinstance(rels, int) and rels != num_types:
+        raise ValueError(f"encoder={name}: num_relations={rels}, but the "
+                         f"training graph has {num_types} edge types (each "
+                         f"relation and its inverse)")
+    return wrapped.set_graph(edge_index, edge_type)

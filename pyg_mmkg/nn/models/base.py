@@ -171,8 +171,8 @@ def build_encoder(encoder: Any, data: Any, channels: int,
             (default: :obj:`True`)
         **kwargs: Further arguments of the encoder class.
     """
-    from pyg_mmkg.nn.encoders import (CompGCNEncoder, ConvEncoder,
-                                      RelationalEncoder, RGCNEncoder)
+    from pyg_mmkg.nn.encoders import (CompGCNEncoder, RelationalEncoder,
+                                      RGCNEncoder)
     if encoder is None or isinstance(encoder, RelationalEncoder):
         return encoder
     if isinstance(encoder, torch.nn.Module):
@@ -181,7 +181,8 @@ def build_encoder(encoder: Any, data: Any, channels: int,
             from pyg_mmkg.nn.encoders.conv import check_encoder_module
             check_encoder_module(encoder)
             return encoder
-        return _wrap_conv(encoder, data, channels)
+        from pyg_mmkg.nn.encoders.conv import wrap_conv
+        return wrap_conv(encoder, data, channels)
     classes = {'rgcn': RGCNEncoder, 'compgcn': CompGCNEncoder}
     cls = classes.get(str(encoder).lower())
     if cls is None:
@@ -193,25 +194,6 @@ def build_encoder(encoder: Any, data: Any, channels: int,
         kwargs['num_bases'] = 2
     return cls.from_data(data, channels, channels, add_inverse=True,
                          **kwargs)
-
-
-def _wrap_conv(conv: torch.nn.Module, data: Any, channels: int):
-    from pyg_mmkg.nn.encoders import ConvEncoder
-    name = type(conv).__name__
-    edge_index, edge_type, num_types = ConvEncoder.train_graph(data)
-    for attr in ('in_channels', 'out_channels'):
-        size = getattr(conv, attr, None)
-        if isinstance(size, int) and size > 0 and size != channels:
-            raise ValueError(f"encoder={name}: {attr}={size}, but this "
-                             f"model's entity representations have "
-                             f"{channels} channels")
-    wrapped = ConvEncoder(conv, num_types)
-    rels = getattr(conv, 'num_relations', None)
-    if wrapped.relational and isinstance(rels, int) and rels != num_types:
-        raise ValueError(f"encoder={name}: num_relations={rels}, but the "
-                         f"training graph has {num_types} edge types (each "
-                         f"relation and its inverse)")
-    return wrapped.set_graph(edge_index, edge_type)
 
 
 class MultimodalKGEModel(ScoredKGEModel):
