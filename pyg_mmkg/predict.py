@@ -37,6 +37,12 @@ class Predictor:
     trained model; the model is encoded once (:meth:`encode`, if it has
     one) and the known-triple index built once, on first use.
 
+    Tails and heads are scored as evaluation ranks them: with
+    :obj:`score_tails` / :obj:`score_heads` where the model has them (for
+    models with reciprocal relations, a head query :math:`(?, r, t)` is the
+    tail query :math:`(t, r^{-1}, ?)`), otherwise with :obj:`model(h, r, t)`.
+    Relations are scored with :obj:`model(h, r, t)`.
+
     Args:
         model (torch.nn.Module or str): A trained model, or a run directory
             written by :class:`~pyg_mmkg.train.Trainer` (re-opened with

@@ -138,6 +138,20 @@ def test_plain_pyg_model_is_chunked_over_candidates():
                                              4, True)[0]
 
 
+def test_reciprocal_heads_are_ranked_as_in_evaluation():
+    r"""With reciprocal relations a head query is the tail query of the
+    inverse relation (as `evaluate` ranks it), not model(h, r, t)."""
+    torch.manual_seed(2)
+    data = _data()
+    model = ComplEx(N, R, 8, reciprocal=True)
+    model.eval()
+    with torch.no_grad():  # (?, rel1, city4) = (city4, rel1 + R, ?)
+        expect = model.score_tails(torch.tensor([4]),
+                                   torch.tensor([1 + R]))[0]
+    pred = predict_heads(model, 'rel1', 'city4', k=6, data=data)
+    assert pred.ids[0].tolist() == expect.topk(6).indices.tolist()
+
+
 def test_unknown_name_suggests(setup):
     data, model = setup
     with pytest.raises(ValueError, match="Unknown entity 'cty3'.*city3"):
