@@ -112,6 +112,17 @@ def test_batched_queries_and_small_budget_match(setup):
     for i in range(N):
         assert small.ids[i].tolist() == _brute(model, data, 'tail', i, 0, 3,
                                                True)[0]
+    # A budget of three float32 score rows (plus top-k workspace) scores
+    # at most three queries per call.
+    rows = []
+    score_tails = model.score_tails
+    model.score_tails = lambda h, r, **kw: rows.append(h.numel()) or \
+        score_tails(h, r, **kw)
+    try:
+        Predictor(model, data, max_bytes=3 * N * 12).tails(heads, 'rel0')
+    finally:
+        del model.score_tails
+    assert max(rows) == 3 and sum(rows) == N
 
 
 def test_plain_pyg_model_is_chunked_over_candidates():
