@@ -7,9 +7,11 @@ scored by DistMult) on the bundled VTKG-I, transductive and inductive
 The text ablation shuffles the text features among entities (five
 permutations) and prints what the numbers show: whether shuffling lowers
 the test MRR by more than the spread of the permutations. On VTKG-I with
-30 epochs it does not (0.316 with text, about 0.35 shuffled, 0.23 without
-text): the gain over structure-only does not come from entity-specific
-text here.
+30 epochs (one thread) it does not: 0.316 with text, 0.340 +- 0.014 with
+the text shuffled, 0.232 without text, so the transductive gain over
+structure-only does not come from entity-specific text. For entities
+unseen in training (the inductive part), the text model reaches 0.160
+against 0.055 without text.
 """
 import argparse
 import copy
