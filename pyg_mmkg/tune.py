@@ -36,6 +36,8 @@ import torch
 from pyg_mmkg.train.config import TrainConfig
 from pyg_mmkg.train.trackers import Tracker
 
+__all__ = ['tune', 'read_space', 'suggest', 'PruningTracker']
+
 _PRUNERS = ('median', 'hyperband', 'none')
 _KEYS = ('base', 'space', 'n_trials', 'pruner', 'direction', 'seed',
          'study_name', 'timeout_s')

@@ -16,6 +16,9 @@ from typing import Iterator, Optional
 
 import torch
 
+__all__ = ['graph_threads', 'default_num_threads', 'user_chose_threads',
+           'SMALL_GRAPH_ENTITIES', 'SMALL_GRAPH_THREADS']
+
 #: Graphs with fewer entities count as small (see the module docstring).
 SMALL_GRAPH_ENTITIES = 2000
 #: The most threads a small graph gets by default.
