@@ -122,22 +122,28 @@ class Spy(DistMult):
     def encode(self):
         seen.append(torch.get_num_threads())
         return super().encode()
+from pyg_mmkg.data import triples
+from pyg_mmkg.evaluation import evaluate
 before = torch.get_num_threads()
 data = synthetic_kg()
-Trainer(Spy(40, 3, 8), data, regime='slcwa', epochs=1, progress=False,
+model = Spy(40, 3, 8)
+Trainer(model, data, regime='slcwa', epochs=1, progress=False,
         plot=False).fit()
-print(before, max(seen), torch.get_num_threads())
+inside = max(seen)
+seen.clear()
+evaluate(model, *triples(data, 'test'))
+print(before, inside, torch.get_num_threads(), max(seen))
 """
 
 
 @pytest.mark.skipif(torch.get_num_threads() < 2 and (os.cpu_count() or 1)
                     < 2, reason='one core: nothing to choose')
 def test_small_graph_trains_with_one_thread_unless_chosen():
-    r"""A 40-entity graph trains with one thread in a fresh process with
-    torch's default thread count, which is restored afterwards; a user's
-    OMP_NUM_THREADS is left alone."""
-    before, inside, after = map(int, _python(THREADS).split())
-    assert before >= 2 and inside == 1 and after == before
-    before, inside, after = map(int, _python(
+    r"""A 40-entity graph trains and evaluates with one thread in a fresh
+    process with torch's default thread count, which is restored
+    afterwards; a user's OMP_NUM_THREADS is left alone."""
+    before, inside, after, evaluating = map(int, _python(THREADS).split())
+    assert before >= 2 and inside == evaluating == 1 and after == before
+    before, inside, after, evaluating = map(int, _python(
         THREADS, {'OMP_NUM_THREADS': '2'}).split())
-    assert before == inside == after == 2
+    assert before == inside == after == evaluating == 2

@@ -4,19 +4,21 @@ PyTorch starts one intra-op thread per core. On a small knowledge graph
 (VTKG-I: 181 entities) every operation is tiny, and the threads spend
 their time synchronising: `examples/mose.py` took 98 s with the default
 threads and 14 s with one on a shared two-core machine. The
-:class:`~pyg_mmkg.train.Trainer` therefore trains graphs below
+:class:`~pyg_mmkg.train.Trainer` and
+:func:`~pyg_mmkg.evaluation.evaluate` therefore run graphs below
 :data:`SMALL_GRAPH_ENTITIES` entities with at most
 :data:`SMALL_GRAPH_THREADS` threads, unless the user chose a number
 (:obj:`torch.set_num_threads`, :obj:`OMP_NUM_THREADS` or
 :obj:`MKL_NUM_THREADS`; :obj:`PYG_MMKG_AUTO_THREADS=0` turns it off).
 """
 import contextlib
+import functools
 import os
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 
-__all__ = ['graph_threads', 'default_num_threads', 'user_chose_threads',
+__all__ = ['graph_threads', 'with_graph_threads', 'default_num_threads', 'user_chose_threads',
            'SMALL_GRAPH_ENTITIES', 'SMALL_GRAPH_THREADS']
 
 #: Graphs with fewer entities count as small (see the module docstring).
@@ -74,3 +76,25 @@ def graph_threads(num_entities: int, device: Optional[torch.device] = None
         yield wanted
     finally:
         torch.set_num_threads(before)
+
+
+def with_graph_threads(fn: Callable) -> Callable:
+    r"""Decorates :obj:`fn(model, ...)` to run under :func:`graph_threads`
+    for :obj:`model.num_nodes` entities on the model's device (*e.g.*
+    :func:`pyg_mmkg.evaluation.evaluate`).
+
+    Args:
+        fn (callable): A function whose first argument is a model.
+    """
+    @functools.wraps(fn)
+    def wrapper(model: Any, *args: Any, **kwargs: Any) -> Any:
+        num_nodes = getattr(model, 'num_nodes', None)
+        if not isinstance(num_nodes, int):
+            return fn(model, *args, **kwargs)
+        device = None
+        if isinstance(model, torch.nn.Module):
+            device = next((p.device for p in model.parameters()), None)
+        with graph_threads(num_nodes, device):
+            return fn(model, *args, **kwargs)
+
+    return wrapper
