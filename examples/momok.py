@@ -29,7 +29,12 @@ parser = argparse.ArgumentParser()
 parser.add_argument('--root', default='data/VTKG-I')
 parser.add_argument('--epochs', type=int, default=30)
 parser.add_argument('--modalities', default='structure,text')
+parser.add_argument('--num-threads', type=int, default=None,
+                    help='torch.set_num_threads (default: the trainer '
+                    'uses one thread for graphs this small)')
 args = parser.parse_args()
+if args.num_threads is not None:
+    torch.set_num_threads(args.num_threads)
 
 data = VTKG_I(args.root)[0]
 modalities = args.modalities.split(',')

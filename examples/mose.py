@@ -1,7 +1,7 @@
 r"""MoSE (modality-split ComplEx branches + post-hoc ensembles) on the
 bundled VTKG-I with its MiniLM text features (about a minute on a CPU).
 
-    python examples/mose.py [--root DIR] [--epochs 60]
+    python examples/mose.py [--root DIR] [--epochs 60] [--num-threads N]
 """
 import argparse
 import os.path as osp
@@ -20,7 +20,12 @@ parser.add_argument('--root', default=osp.join(tempfile.gettempdir(),
                                                'pyg_mmkg', 'VTKG-I'))
 parser.add_argument('--epochs', type=int, default=60)
 parser.add_argument('--dim', type=int, default=64)
+parser.add_argument('--num-threads', type=int, default=None,
+                    help='torch.set_num_threads (default: the trainer '
+                    'uses one thread for graphs this small)')
 args = parser.parse_args()
+if args.num_threads is not None:
+    torch.set_num_threads(args.num_threads)
 
 torch.manual_seed(0)
 data = VTKG_I(args.root)[0]

@@ -1,8 +1,9 @@
 r"""Quickstart: the bundled VTKG-I as a PyG HeteroData, a PyG-compatible KGE
 model, the trainer, and filtered head+tail evaluation (about 20 s on a CPU).
 
-    python examples/quickstart.py
+    python examples/quickstart.py [--num-threads N]
 """
+import argparse
 import os.path as osp
 import tempfile
 
@@ -14,7 +15,13 @@ from pyg_mmkg.evaluation import evaluate
 from pyg_mmkg.nn.kge import ComplEx
 from pyg_mmkg.train import Trainer
 
-torch.set_num_threads(1)  # tiny graph: one thread is fastest
+parser = argparse.ArgumentParser()
+parser.add_argument('--num-threads', type=int, default=None,
+                    help='torch.set_num_threads (default: the trainer '
+                    'uses one thread for graphs this small)')
+args = parser.parse_args()
+if args.num_threads is not None:
+    torch.set_num_threads(args.num_threads)
 torch.manual_seed(0)
 
 dataset = VTKG_I(osp.join(tempfile.gettempdir(), 'pyg_mmkg', 'VTKG-I'))

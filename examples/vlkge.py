@@ -2,7 +2,16 @@ r"""VL-KGE (frozen text features averaged with a structural embedding,
 scored by DistMult) on the bundled VTKG-I, transductive and inductive
 (about a minute on a CPU).
 
-    python examples/vlkge.py [--root DIR] [--epochs 30]
+    python examples/vlkge.py [--root DIR] [--epochs 30] [--num-threads 1]
+
+The text ablation shuffles the text features among entities (five
+permutations) and prints what the numbers show: whether shuffling lowers
+the test MRR by more than the spread of the permutations. On VTKG-I with
+30 epochs (one thread) it does not: 0.316 with text, 0.340 +- 0.014 with
+the text shuffled, 0.232 without text, so the transductive gain over
+structure-only does not come from entity-specific text. For entities
+unseen in training (the inductive part), the text model reaches 0.160
+against 0.055 without text.
 """
 import argparse
 import copy
@@ -23,7 +32,12 @@ parser.add_argument('--root', default=osp.join(tempfile.gettempdir(),
 parser.add_argument('--epochs', type=int, default=30)
 parser.add_argument('--scorer', default='distmult',
                     choices=['transe', 'distmult', 'complex', 'rotate'])
+parser.add_argument('--num-threads', type=int, default=None,
+                    help='torch.set_num_threads (default: the trainer\'s '
+                    'choice for the graph size)')
 args = parser.parse_args()
+if args.num_threads is not None:
+    torch.set_num_threads(args.num_threads)
 
 data = VTKG_I(args.root)[0]
 fi = filter_index(data)
@@ -50,11 +64,30 @@ def mrr(model, split_triples):
 
 
 test = triples(data, 'test')
+results = {}
 for modalities in [('structure', ), ('structure', 'text')]:
     model = train(data, modalities)
-    print(f'{model}\n  test MRR {mrr(model, test):.4f}')
-with model.ablate('text', mode='shuffle'):
-    print(f'  text shuffled: test MRR {mrr(model, test):.4f}')
+    results[modalities] = mrr(model, test)
+    print(f'{model}\n  test MRR {results[modalities]:.4f}')
+with_text = results[('structure', 'text')]
+shuffled = []
+for seed in range(5):  # Several permutations: one can be lucky.
+    with model.ablate('text', mode='shuffle', seed=seed):
+        shuffled.append(mrr(model, test))
+shuffled = torch.tensor(shuffled)
+print(f'  text shuffled among entities (5 permutations): test MRR '
+      f'{shuffled.mean():.4f} +- {shuffled.std():.4f}')
+# Say only what these numbers show.
+loss = with_text - float(shuffled.mean())
+if loss > 2 * float(shuffled.std()) and loss > 0.005:
+    print(f'  -> the model uses entity-specific text: shuffling it costs '
+          f'{loss:.4f} MRR')
+else:
+    print(f'  -> shuffling the text does not lower the MRR ({-loss:+.4f}): '
+          f'this run gives no evidence that the model uses entity-specific '
+          f'text; its difference to structure-only '
+          f'({with_text - results[("structure", )]:+.4f}) does not come '
+          f'from matching texts to entities')
 
 # Inductive: hold 15 entities out of training; their test triples are
 # answered from the text features alone.

@@ -7,6 +7,8 @@ r"""The :obj:`pyg-mmkg` command.
     pyg-mmkg models                # model names for --model
     pyg-mmkg train --dataset VTKG-I --model complex [--config cfg.json] ...
     pyg-mmkg evaluate runs/VTKG-I-complex-... [--split test]
+    pyg-mmkg predict RUN --head Lisbon --relation capital_of [--k 10]
+    pyg-mmkg tune space.yaml --study-dir studies/x [--n-trials 20]
     pyg-mmkg features ...          # feature extraction
 """
 import argparse
@@ -109,7 +111,15 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
                                metavar=field.name.upper(), help=helptext)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(features: bool = True) -> argparse.ArgumentParser:
+    r"""The argument parser of :obj:`pyg-mmkg`.
+
+    Args:
+        features (bool, optional): Build the options of :obj:`features`
+            (which imports torch); :obj:`False` lists the command only, so
+            that :obj:`--help` and the other commands start fast.
+            (default: :obj:`True`)
+    """
     parser = argparse.ArgumentParser(
         prog='pyg-mmkg',
         description='Multimodal knowledge graphs for PyTorch Geometric.')
@@ -165,7 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help='torch.set_num_threads')
     p.add_argument('--json', action='store_true', help='print JSON')
 
-    _add_features_parser(sub)
+    from pyg_mmkg._cli_use import add_predict_parser, add_tune_parser
+    add_predict_parser(sub)
+    add_tune_parser(sub)
+
+    if features:
+        _add_features_parser(sub)
+    else:
+        p = sub.add_parser('features', add_help=False,
+                           help='feature extraction (texts and images of a '
+                           'dataset); pyg-mmkg features --help')
+        p.add_argument('args', nargs=argparse.REMAINDER)
     return parser
 
 
@@ -383,9 +403,11 @@ def _cmd_train(args) -> int:
         stamp = time.strftime('%Y%m%d-%H%M%S')
         run_dir = Path('runs') / (f'{_slug(config.dataset)}-'
                                   f'{_slug(config.model)}-{stamp}')
-    names = args.trackers or ['console', 'jsonl', 'csv']
-    if not config.progress:
-        names = [n for n in names if n != 'console']
+    names = args.trackers
+    if names is None:  # The default set; --no-progress silences the console
+        names = ['console', 'jsonl', 'csv']  # (an explicit one stays).
+        if not config.progress:
+            names = [n for n in names if n != 'console']
     config, recipe = apply_recipe(config, config.model)
     print(describe_recipe(config, recipe, config.model))
     trainer_cls, extra = Trainer, {}
@@ -453,6 +475,10 @@ def _cmd_evaluate(args) -> int:
                       batch_size=args.batch_size or config.eval_batch_size,
                       rank_types=tuple(args.rank_types),
                       per_relation=args.per_relation)
+    if args.per_relation and hasattr(result, 'with_relation_names'):
+        from pyg_mmkg.predict import node_names
+        result = result.with_relation_names(
+            node_names(data, 'relation', num_relations(data)))
     if args.json:
         print(json.dumps(result, indent=2, default=float))
         return 0
@@ -479,19 +505,28 @@ def _cmd_features(args) -> int:
     return int(module.run(args) or 0)
 
 
+def _use(name: str):
+    from pyg_mmkg import _cli_use
+    return getattr(_cli_use, name)
+
+
 _COMMANDS = {
     'datasets': _cmd_datasets,
     'info': _cmd_info,
     'models': _cmd_models,
     'train': _cmd_train,
     'evaluate': _cmd_evaluate,
+    'predict': lambda args: _use('cmd_predict')(args),
+    'tune': lambda args: _use('cmd_tune')(args),
     'features': _cmd_features,
 }
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     r"""Entry point of :obj:`pyg-mmkg`; returns the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith('-')), None)
+    parser = build_parser(features=command == 'features')
     args = parser.parse_args(argv)
     threads = getattr(args, 'num_threads', None)
     if threads is not None:

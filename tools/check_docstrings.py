@@ -11,7 +11,8 @@ PACKAGES = [
     'pyg_mmkg.data', 'pyg_mmkg.datasets', 'pyg_mmkg.features',
     'pyg_mmkg.loader', 'pyg_mmkg.evaluation', 'pyg_mmkg.nn',
     'pyg_mmkg.nn.kge', 'pyg_mmkg.nn.models', 'pyg_mmkg.nn.encoders',
-    'pyg_mmkg.train', 'pyg_mmkg.utils',
+    'pyg_mmkg.train', 'pyg_mmkg.utils', 'pyg_mmkg.predict', 'pyg_mmkg.tune',
+    'pyg_mmkg.utils.threads',
 ]
 
 

@@ -3,6 +3,11 @@ from .filter import FilterIndex
 from .ranks import NaNScoreError, Ranks, compute_ranks, rank_metrics
 from .result import EvaluationResult
 from .evaluate import evaluate, kge_test
+from pyg_mmkg.utils.threads import with_graph_threads
+
+# Small graphs rank with one thread unless the user chose a number (see
+# pyg_mmkg.utils.threads).
+evaluate = with_graph_threads(evaluate)
 
 __all__ = [
     'FilterIndex',

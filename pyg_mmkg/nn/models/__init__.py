@@ -3,7 +3,8 @@ r"""Multimodal knowledge graph embedding methods. Every model is a
 modalities=...)`, supports modality ablation (:meth:`ablate`) and an
 optional relational encoder."""
 
-from .base import MultimodalKGEModel, modality_ablation
+from .base import (MissingModalityWarning, MultimodalKGEModel,  # noqa: F401
+                   modality_ablation)
 from .mose import MoSE
 from .vlkge import VLKGE
 from .vista import VISTA

@@ -16,6 +16,45 @@ _ALIASES = {'visual': 'image', 'images': 'image', 'textual': 'text',
 
 Features = Dict[str, Tuple[Tensor, Tensor]]
 
+_FEATURE_KEYS = {'text': 'x_text', 'image': 'x_image', 'numeric': 'x_numeric'}
+
+
+class MissingModalityWarning(UserWarning):
+    r"""A model was asked for a modality the data does not hold; it is built
+    without it. Turn it into an error with
+    :obj:`warnings.simplefilter('error', MissingModalityWarning)`."""
+
+
+def warn_missing_modalities(requested: Sequence[str],
+                            present: Sequence[str]) -> None:
+    r"""Warns (:class:`MissingModalityWarning`) about the feature
+    modalities in :obj:`requested` that are not in :obj:`present`, and
+    raises if nothing at all would be left to the model.
+
+    Args:
+        requested (Sequence[str]): The modalities asked for.
+        present (Sequence[str]): The feature modalities the data holds.
+    """
+    import warnings
+    requested = normalize_modalities(requested)
+    missing = [m for m in requested if m != 'structure' and m not in present]
+    if not missing:
+        return
+    left = [m for m in requested if m not in missing]
+    keys = ', '.join(f"entity.{_FEATURE_KEYS[m]}" for m in missing)
+    if not left:
+        raise ValueError(f"modalities={list(requested)}: the data holds none "
+                         f"of them (no {keys}); attach features "
+                         f"(pyg_mmkg.features.attach_features) or add "
+                         f"'structure'")
+    warnings.warn(f"modalities={list(requested)} asks for "
+                  f"{', '.join(map(repr, missing))}, but the data has no "
+                  f"{keys}: the model is built WITHOUT "
+                  f"{'it' if len(missing) == 1 else 'them'} (it uses "
+                  f"{', '.join(left)} only). Attach the features or drop "
+                  f"{'it' if len(missing) == 1 else 'them'} from "
+                  f"modalities", MissingModalityWarning, stacklevel=3)
+
 
 def normalize_modalities(modalities: Sequence[str]) -> Tuple[str, ...]:
     r"""Lower-cases :obj:`modalities`, resolves aliases (*e.g.*
@@ -46,7 +85,13 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
     entity has the modality when it has at least one value. Rows of
     entities without the modality are zeroed, so that whatever a dataset
     stored there can never leak into a model. Requested modalities
-    missing from :obj:`data` are skipped.
+    missing from :obj:`data` are skipped with a
+    :class:`MissingModalityWarning` (a :obj:`ValueError` if nothing is
+    left).
+
+    Args:
+        data (HeteroData): The graph.
+        modalities (Sequence[str]): The modalities asked for.
     """
     store = data['entity']
     num_nodes = int(store.num_nodes)
@@ -86,6 +131,7 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
         mask = mask.view(-1).bool()
         x = x * mask.unsqueeze(-1).to(x.dtype)
         out[m] = (x, mask)
+    warn_missing_modalities(modalities, list(out))
     return out
 
 
@@ -103,19 +149,49 @@ def seen_in_train(data: Any) -> Tensor:
 def build_encoder(encoder: Any, data: Any, channels: int,
                   reciprocal: bool = True, **kwargs: Any):
     r"""Returns a relational encoder over the *training* graph of
-    :obj:`data`: :obj:`encoder` itself if it is a module, or a new
+    :obj:`data`: :obj:`encoder` itself if it is a
+    :class:`~pyg_mmkg.nn.encoders.RelationalEncoder`, a plain PyG
+    convolution wrapped in :class:`~pyg_mmkg.nn.encoders.ConvEncoder` (its
+    sizes and number of relations checked here), or a new
     :class:`~pyg_mmkg.nn.encoders.RGCNEncoder` (:obj:`"rgcn"`) or
     :class:`~pyg_mmkg.nn.encoders.CompGCNEncoder` (:obj:`"compgcn"`) with
-    :obj:`channels` input, hidden and output channels and :obj:`kwargs`."""
-    if encoder is None or isinstance(encoder, torch.nn.Module):
+    :obj:`channels` input, hidden and output channels and :obj:`kwargs`.
+
+    R-GCN without :obj:`num_bases` or :obj:`num_blocks` gets the basis
+    decomposition with two bases that the R-GCN paper uses for link
+    prediction on FB15k and WN18: a full weight matrix per edge type costs
+    :math:`2R \cdot d^2` parameters per layer (128 M for VTKG-I's 434 edge
+    types at :math:`d = 384`).
+
+    Args:
+        encoder (str or torch.nn.Module, optional): The encoder.
+        data (HeteroData): The graph (its training triples).
+        channels (int): The entity representation size.
+        reciprocal (bool, optional): Unused, kept for compatibility.
+            (default: :obj:`True`)
+        **kwargs: Further arguments of the encoder class.
+    """
+    from pyg_mmkg.nn.encoders import (CompGCNEncoder, RelationalEncoder,
+                                      RGCNEncoder)
+    if encoder is None or isinstance(encoder, RelationalEncoder):
         return encoder
-    from pyg_mmkg.nn.encoders import CompGCNEncoder, RGCNEncoder
+    if isinstance(encoder, torch.nn.Module):
+        from torch_geometric.nn.conv import MessagePassing
+        if not isinstance(encoder, MessagePassing):
+            from pyg_mmkg.nn.encoders.conv import check_encoder_module
+            check_encoder_module(encoder)
+            return encoder
+        from pyg_mmkg.nn.encoders.conv import wrap_conv
+        return wrap_conv(encoder, data, channels)
     classes = {'rgcn': RGCNEncoder, 'compgcn': CompGCNEncoder}
     cls = classes.get(str(encoder).lower())
     if cls is None:
         raise ValueError(f"Unknown encoder '{encoder}' (choose from "
                          f"{', '.join(classes)} or pass a module)")
     kwargs.setdefault('out_channels', channels)
+    if cls is RGCNEncoder and kwargs.get('num_bases') is None and kwargs.get(
+            'num_blocks') is None:
+        kwargs['num_bases'] = 2
     return cls.from_data(data, channels, channels, add_inverse=True,
                          **kwargs)
 
@@ -154,6 +230,9 @@ class MultimodalKGEModel(ScoredKGEModel):
             x = x.float() * mask.unsqueeze(-1)
             self.register_buffer(f'x_{m}', x, persistent=False)
             self.register_buffer(f'has_{m}', mask, persistent=False)
+        if encoder is not None:
+            from pyg_mmkg.nn.encoders.conv import check_encoder_module
+            check_encoder_module(encoder)
         self.encoder = encoder
         self._ablation: Dict[str, Tuple[str, int]] = {}
 

@@ -10,6 +10,7 @@ from pyg_mmkg.nn.models._vista_layers import (_MaskedSlotDecoder, _read,
 from pyg_mmkg.nn.models._vista_presets import (  # noqa: F401
     PRESETS, TRAIN_COMMON, TRAIN_PRESETS, _recipe)
 from pyg_mmkg.nn.models.base import (MultimodalKGEModel, build_encoder,
+                                     warn_missing_modalities,
                                      check_positive)
 from pyg_mmkg.train.config import SLCWA_LOSS_FIELDS
 
@@ -239,6 +240,7 @@ class VISTA(MultimodalKGEModel):
                 item = _read(store, m, num_images)
                 if item is not None:
                     out[m] = item
+        warn_missing_modalities(mods, list(feats) + list(rel_feats))
         encoder = build_encoder(encoder, data, hidden_channels,
                                 **(encoder_kwargs or {}))
         return cls(num_entities(data), num_relations(data), hidden_channels,
