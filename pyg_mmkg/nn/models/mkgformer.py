@@ -103,6 +103,9 @@ class MKGformer(MultimodalKGEModel):
     recipes = RECIPES
     stage1_recipe = STAGE1
     encodes_batch_only = True  # scores come from prompts, not tables
+    #: Fields the 1-N objective of :meth:`training_loss` does not read.
+    ignores_config = {'kvsall': ('loss', ),
+                      '1vsall': ('loss', 'label_smoothing')}
 
     def __init__(self, num_nodes: int, num_relations: int,
                  entity_text: Sequence[str], relation_text: Sequence[str],
@@ -379,6 +382,27 @@ class MKGformer(MultimodalKGEModel):
         """
         scores = self.score_tails(head_index, rel_type)
         return scores.gather(1, tail_index.view(-1, 1)).view(-1)
+
+    def training_loss(self, batch: Any,
+                      encoded: Optional[Encoded] = None) -> Optional[Tensor]:
+        r"""The stage-2 objective (official :obj:`--bce 1`): BCE with logits
+        over all entities, the mean over :math:`B \times N` entries, against
+        the KvsAll multi-hot targets (1vsAll: the one answer). sLCWA:
+        :obj:`None` (the configured loss on :meth:`forward` scores).
+
+        Args:
+            batch (TrainBatch): The batch.
+            encoded (optional): Ignored.
+        """
+        if batch.regime == 'slcwa':
+            return None
+        scores = self.score_tails(batch.head_index, batch.rel_type)
+        if batch.targets is not None:
+            target = batch.targets.to(scores.dtype)
+        else:
+            target = F.one_hot(batch.tail_index, self.num_nodes).to(
+                scores.dtype)
+        return F.binary_cross_entropy_with_logits(scores, target)
 
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
