@@ -188,7 +188,7 @@ class MKGformer(MultimodalKGEModel):
     @classmethod
     def from_data(cls, data: Any, text_encoder: Any = None,
                   modalities: Sequence[str] = ('text', 'image'),
-                  **kwargs: Any) -> 'MKGformer':
+                  reciprocal: bool = True, **kwargs: Any) -> 'MKGformer':
         r"""Builds the model for :obj:`data`: entity descriptions from
         :obj:`data['entity'].text` (else the names), relation text from
         :obj:`data['relation'].text` (else the names). Only the numbers of
@@ -198,8 +198,14 @@ class MKGformer(MultimodalKGEModel):
             data (torch_geometric.data.HeteroData): The graph.
             text_encoder (str or config, optional): See the class.
             modalities (list of str, optional): See the class.
+            reciprocal (bool, optional): Must be :obj:`True`: relation
+                :math:`r + R` is the head prompt of :math:`r` (the model's
+                own mirror query, no extra parameters).
             **kwargs (optional): Further arguments of the class.
         """
+        if not reciprocal:
+            raise ValueError('MKGformer answers head queries with its head '
+                             "prompt: 'reciprocal' must be True")
         from pyg_mmkg.data import num_entities, num_relations
         ent, rel = data['entity'], data['relation']
         ent_text = ent.get('text', None) or ent.name
