@@ -12,12 +12,13 @@ from pyg_mmkg.nn.models import _mkgformer_prompts as P
 from pyg_mmkg.nn.models._mkgformer_setup import (build_text, build_vision,
                                                  load_tokenizer)
 from pyg_mmkg.nn.models._mkgformer_recipe import RECIPES, STAGE1
+from pyg_mmkg.nn.models._mkgformer_stages import StagesMixin
 from pyg_mmkg.nn.models.base import MultimodalKGEModel
 
 Encoded = Tuple[Tensor, Tensor]
 
 
-class MKGformer(MultimodalKGEModel):
+class MKGformer(StagesMixin, MultimodalKGEModel):
     r"""MKGformer from the `"Hybrid Transformer with Multi-level Fusion for
     Multimodal Knowledge Graph Completion"
     <https://arxiv.org/abs/2205.02357>`_ paper.
@@ -176,11 +177,7 @@ class MKGformer(MultimodalKGEModel):
                                      persistent=False)
             self.num_image_groups = len(images)
             if self.cache_vision:  # frozen below the M-Encoder
-                tower = getattr(self.vision, 'vision_model', self.vision)
-                frozen = [tower.embeddings, tower.pre_layrnorm,
-                          *L.vision_layers(self.vision)[:n - fusion_layers]]
-                for p in (p for m in frozen for p in m.parameters()):
-                    p.requires_grad_(False)
+                self.freeze_cached_vision()
             self._cache: Optional[Tensor] = None
         self._stage = 2
         self._grad_hook = emb.register_hook(self._mask_stage1_grad)
@@ -216,47 +213,6 @@ class MKGformer(MultimodalKGEModel):
 
     def reset_parameters(self):
         r"""Not supported: the towers come from a checkpoint."""
-
-    # Stages ##################################################################
-
-    @property
-    def word_embeddings(self) -> torch.nn.Embedding:
-        r"""The (resized) word embeddings; rows :math:`V \ldots V + N - 1`
-        are the entity tokens, then the relation tokens."""
-        return self.mlm.get_input_embeddings()
-
-    def _mask_stage1_grad(self, grad: Tensor) -> Tensor:
-        if self._stage != 1:
-            return grad
-        keep = torch.zeros_like(grad[:, :1])
-        keep[self.vocab:] = 1.0
-        return grad * keep
-
-    def set_stage(self, stage: int) -> None:
-        r"""Stage 1: every parameter frozen but the word embeddings, whose
-        gradient is zero outside the new token rows. Stage 2: everything
-        trainable (except what :obj:`cache_vision` freezes).
-
-        Args:
-            stage (int): :obj:`1` or :obj:`2`.
-        """
-        if stage not in (1, 2):
-            raise ValueError("'stage' must be 1 or 2")
-        self._stage = stage
-        emb = self.word_embeddings.weight
-        for p in self.parameters():
-            p.requires_grad_(stage == 2 or p is emb)
-        if stage == 2 and self.cache_vision:
-            self.set_stage_cache_freeze()
-
-    def set_stage_cache_freeze(self) -> None:
-        r"""Re-freezes what :obj:`cache_vision` freezes."""
-        tower = getattr(self.vision, 'vision_model', self.vision)
-        n = len(L.vision_layers(self.vision)) - self.fusion_layers
-        for m in [tower.embeddings, tower.pre_layrnorm,
-                  *L.vision_layers(self.vision)[:n]]:
-            for p in m.parameters():
-                p.requires_grad_(False)
 
     # Encoding ################################################################
 
@@ -425,16 +381,6 @@ class MKGformer(MultimodalKGEModel):
         answer = torch.cat([tail_index, head_index])
         return F.binary_cross_entropy_with_logits(
             scores, F.one_hot(answer, self.num_nodes).to(scores.dtype))
-
-    def train(self, mode: bool = True) -> 'MKGformer':
-        r"""Switches mode; drops the vision cache (it is rebuilt lazily).
-
-        Args:
-            mode (bool, optional): Training mode. (default: :obj:`True`)
-        """
-        if getattr(self, '_cache', None) is not None:
-            self._cache = None
-        return super().train(mode)
 
     def _extra_repr_args(self) -> str:
         return (f"modalities={list(self.modalities)}, "
