@@ -8,6 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+pytest.importorskip('transformers')
+
 from pyg_mmkg.data import triples
 from pyg_mmkg.nn.models import MKGformer, fit_mkgformer
 from pyg_mmkg.nn.models import _mkgformer_layers as L
