@@ -13,6 +13,8 @@ from .literale import LiteralE
 from .ikrl import IKRL
 from .transae import TransAE
 from .rsme import RSME
+from .mkgformer import MKGformer
+from ._mkgformer_train import fit_two_stages as fit_mkgformer
 
 __all__ = classes = [
     'MoSE',
@@ -23,4 +25,5 @@ __all__ = classes = [
     'IKRL',
     'TransAE',
     'RSME',
+    'MKGformer',
 ]
