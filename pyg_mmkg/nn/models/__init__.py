@@ -13,6 +13,7 @@ from .literale import LiteralE
 from .ikrl import IKRL
 from .transae import TransAE
 from .rsme import RSME
+from .imf import IMF
 
 __all__ = classes = [
     'MoSE',
@@ -23,4 +24,5 @@ __all__ = classes = [
     'IKRL',
     'TransAE',
     'RSME',
+    'IMF',
 ]
