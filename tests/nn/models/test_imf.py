@@ -32,6 +32,11 @@ def make_model(**kwargs):
     with torch.no_grad():  # Fine-tuned offsets away from zero.
         for p in model.offset.values():
             p.normal_(std=0.05, generator=gen)
+        for t in model.tucker.values():
+            # Logits far from 0, and a mean logit that is not 0 (otherwise
+            # a constant shift of the targets leaves the mean BCE as is):
+            t.bn1.weight.normal_(std=3.0, generator=gen)
+            t.bn1.bias.normal_(std=1.0, generator=gen)
     return model, x_text, x_image, has_image
 
 
