@@ -248,11 +248,9 @@ class IMF(MultimodalKGEModel):
         out = {}
         if self.use_structure:
             out['structure'] = self.structure(self.node_emb.weight)[0]
-        d = self.hidden_channels
         for m in self.feature_modalities:
-            x, has = getattr(self, f'x_{m}'), getattr(self, f'has_{m}')
-            fill = pool_features(getattr(self, f'fill_{m}').view(1, -1), d)
-            x = torch.where(has.view(-1, 1), pool_features(x, d), fill)
+            x, fill = self._pooled(m)
+            has = getattr(self, f'has_{m}')
             if m in self.offset:
                 x = x + self.offset[m]
             if self._ablation.get(m, (None, ))[0] == 'drop':
@@ -260,6 +258,23 @@ class IMF(MultimodalKGEModel):
             else:
                 out[m] = self._ablated(m, x, has)[0]
         return out
+
+    def _pooled(self, m: str) -> Tuple[Tensor, Tensor]:
+        # The pooled features [N, d] (missing rows filled) and the pooled
+        # fill [1, d] of modality m, cached until a buffer changes in place.
+        d = self.hidden_channels
+        x, has = getattr(self, f'x_{m}'), getattr(self, f'has_{m}')
+        fill = getattr(self, f'fill_{m}')
+        key = tuple((t.data_ptr(), t._version, t.device) for t in (x, has,
+                                                                  fill))
+        cache = self.__dict__.setdefault('_pool_cache', {})
+        if m not in cache or cache[m][0] != key:
+            with torch.no_grad():
+                pooled_fill = pool_features(fill.view(1, -1), d)
+                pooled = torch.where(has.view(-1, 1), pool_features(x, d),
+                                     pooled_fill)
+            cache[m] = (key, pooled, pooled_fill)
+        return cache[m][1], cache[m][2]
 
     def encode(self) -> Encoded:
         r"""The entity :obj:`[N, |B| d]` and relation :obj:`[2R, |B| d]`
