@@ -121,6 +121,26 @@ CONTRACT = {
                                 generator=torch.Generator().manual_seed(0))]),
          'kvsall'),
     ],
+    # IMF: dropouts off (scores are compared in training mode here;
+    # tests/nn/models/test_imf.py covers the published defaults); d = 16,
+    # as with d = 4 a rank-2 ReLU factor of the fusion can be dead.
+    'IMF': [
+        (case, dict(hidden_channels=16, fusion_dropout=0.0,
+                    input_dropout=0.0, hidden_dropout1=0.0,
+                    hidden_dropout2=0.0, **kw), regime)
+        for case, kw, regime in [
+            ('all', dict(), 'kvsall'),
+            ('structure-text-contrastive',
+             dict(modalities=('structure', 'text'), contrastive_weight=0.1),
+             'kvsall'),
+            ('frozen-features', dict(freeze_features=True), '1vsall'),
+            ('text-image-ce', dict(modalities=('text', 'image'),
+                                   branch_loss='ce'), '1vsall'),
+            ('slcwa-positives', dict(), 'slcwa'),
+            ('structure-only', dict(modalities=('structure', )), 'kvsall'),
+            ('mm-branch', dict(ensemble='mm'), 'kvsall'),
+        ]
+    ],
 }
 # Contract clauses a model cannot meet, with the reason.
 SKIP = {

@@ -1,0 +1,138 @@
+r"""IMF on MKG-Y / DB15K (MKG-W: structure only, its names are Wikidata ids)
+under a wall-clock budget: structure only, or structure + the entity
+*names* encoded as text by all-MiniLM-L6-v2 (no images), with the
+eval-time text-shuffle ablation and, optionally, a model trained on
+shuffled text (``--train-shuffle-text``, the control for what the name
+text carries). KvsAll with reciprocal relations, selection on validation
+MRR, test evaluated once on the selected checkpoint; the same budget and
+optimiser as the TuckER rows of ``mkg_structure.py``.
+
+Usage (from the repository root; data in ``../shared/data``)::
+
+    python benchmarks/methods/imf_bench.py --dataset MKG-Y \
+        --root /tmp/imf/MKG-Y --stage --setting structure+text \
+        --loss ce --max-time-s 900 --out ROWS.jsonl
+"""
+import argparse
+import json
+import os.path as osp
+import time
+
+import torch
+
+from pyg_mmkg.nn.models import IMF
+from pyg_mmkg.train import TrainConfig, Trainer
+from pyg_mmkg.train.run import load_data
+
+# Siblings in benchmarks/methods/:
+from ablation import shuffled_test_metrics
+from mkg_structure import FILES, SHARED, stage
+
+
+def name_text(name: str) -> str:
+    r"""Readable text of an entity name: the last path segment of a URI,
+    underscores as spaces (``<http://dbpedia.org/resource/Anarchism>`` ->
+    ``Anarchism``, ``Count_Max_(1991_film)`` -> ``Count Max (1991 film)``).
+    """
+    name = name.strip().strip('<>')
+    return name.rsplit('/', 1)[-1].replace('_', ' ')
+
+
+def attach_name_text(data, cache_dir: str, shuffle_seed=None) -> None:
+    r"""Encodes the entity names with MiniLM into ``data['entity'].x_text``
+    (cached), optionally permuting the rows (training on shuffled text)."""
+    from pyg_mmkg.features import attach_features
+    from pyg_mmkg.features.hf import HFTextEncoder, minilm_path
+    texts = [name_text(n) for n in data['entity'].name]
+    attach_features(data, text_encoder=HFTextEncoder(minilm_path()),
+                    entity_texts=texts, cache_dir=cache_dir, batch_size=256,
+                    progress=False)
+    if shuffle_seed is not None:
+        gen = torch.Generator().manual_seed(shuffle_seed)
+        perm = torch.randperm(data['entity'].num_nodes, generator=gen)
+        data['entity'].x_text = data['entity'].x_text[perm]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--dataset', required=True, choices=sorted(FILES))
+    p.add_argument('--root', required=True)
+    p.add_argument('--stage', action='store_true')
+    p.add_argument('--shared', default=SHARED)
+    p.add_argument('--setting', default='structure',
+                   choices=['structure', 'structure+text'])
+    p.add_argument('--train-shuffle-text', action='store_true')
+    p.add_argument('--loss', choices=['bce', 'ce'], default='ce')
+    p.add_argument('--dim', type=int, default=128)
+    p.add_argument('--batch-size', type=int, default=256)
+    p.add_argument('--lr', type=float, default=3e-3)
+    p.add_argument('--contrastive-weight', type=float, default=0.0)
+    p.add_argument('--epochs', type=int, default=500)
+    p.add_argument('--eval-every', type=int, default=2)
+    p.add_argument('--patience', type=int, default=5)
+    p.add_argument('--max-time-s', type=float, default=900)
+    p.add_argument('--shuffle-seeds', type=int, default=3)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--run-dir', default='runs/imf')
+    p.add_argument('--out', required=True, help='JSON lines, appended')
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.stage:
+        stage(args.dataset, args.root, args.shared)
+
+    modalities = args.setting.split('+')
+    data = load_data(args.dataset, root=args.root, modalities=['structure'])
+    if 'text' in modalities:
+        attach_name_text(data, osp.join(args.root, 'feature_cache'),
+                         1000 + args.seed if args.train_shuffle_text
+                         else None)
+    torch.manual_seed(args.seed)
+    model = IMF.from_data(data, hidden_channels=args.dim,
+                          modalities=modalities, branch_loss=args.loss,
+                          contrastive_weight=args.contrastive_weight)
+    # IMF applies its own 0.9 y + 1/N targets: the trainer's smoothing is 0.
+    config = TrainConfig(
+        regime='kvsall', optimizer='adam', lr=args.lr,
+        batch_size=args.batch_size, epochs=args.epochs, label_smoothing=0.0,
+        eval_every=args.eval_every, patience=args.patience,
+        max_time_s=args.max_time_s, progress=False, device='cpu',
+        seed=args.seed, eval_batch_size=512)
+    name = (f'{args.dataset}-imf-{args.setting}'
+            f'{"-trainshuf" if args.train_shuffle_text else ""}-'
+            f'{args.loss}-d{args.dim}-s{args.seed}')
+    trainer = Trainer(model, data, config, plot=False,
+                      run_dir=osp.join(args.run_dir, name))
+    t0 = time.perf_counter()
+    res = trainer.fit()
+    wall = time.perf_counter() - t0
+    test = res['test']
+    times = [m['time/epoch_s'] for m in trainer.history]
+    row = {
+        'dataset': args.dataset, 'model': 'imf', 'setting': args.setting,
+        'train_shuffle_text': args.train_shuffle_text, 'loss': args.loss,
+        'args': vars(args),
+        'test': {k: test[k]
+                 for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
+        'test_head_mrr': test['head_mrr'],
+        'test_tail_mrr': test['tail_mrr'],
+        'val_mrr': res['val']['mrr'],
+        'best_epoch': res['best_epoch'],
+        'epochs': res['epochs_trained'],
+        'train_s': res['train_time_s'],
+        'epoch_s_mean': sum(times) / max(len(times), 1),
+        'wall_s': wall,
+        'num_parameters': sum(p.numel() for p in model.parameters()),
+    }
+    if 'text' in modalities:
+        shuffled = shuffled_test_metrics(model, data, 'text',
+                                         args.shuffle_seeds)
+        row['test_eval_text_shuffle'] = {
+            k: shuffled[k] for k in ('mrr', 'hits@1', 'hits@3', 'hits@10')}
+    print(json.dumps(row), flush=True)
+    with open(args.out, 'a') as f:
+        f.write(json.dumps(row) + '\n')
+
+
+if __name__ == '__main__':
+    main()
