@@ -40,11 +40,45 @@ def _allowed() -> dict:
     return allowed
 
 
-class _Unpickler(pickle.Unpickler):
+def _check_dtype_state(inst: Any, state: Any) -> bool:
+    # numpy.dtype.__setstate__ trusts its state: a BUILD may clear an
+    # object dtype's flags (or give a void dtype object fields), and an
+    # array of that dtype then reads PyObject pointers from the file's
+    # bytes. A state may only restate the dtype it is applied to, with
+    # another byte order for a numeric dtype (as big-endian arrays need).
+    own = inst.__reduce__()[2]
+    if not isinstance(state, tuple) or len(state) != len(own):
+        return False
+    if state[0] != own[0] or any(
+            a is not b and not (type(a) is type(b) and a == b)
+            for a, b in zip(state[2:], own[2:])):
+        return False
+    return state[1] == own[1] or (inst.kind in 'biufcmM'
+                                  and state[1] in ('<', '>', '=', '|'))
+
+
+class _Unpickler(pickle._Unpickler):
+    # The pure-Python unpickler, so that BUILD can be checked (below).
+    dispatch = dict(pickle._Unpickler.dispatch)
+
     def __init__(self, file, path: str):
         super().__init__(file)
         self._path = path
         self._allowed = _allowed()
+
+    def _load_build(self):
+        import numpy
+        inst = self.stack[-2] if len(self.stack) > 1 else None
+        if isinstance(inst, numpy.dtype) and not _check_dtype_state(
+                inst, self.stack[-1]):
+            raise UnsafeFileError(
+                self._path, "sets the state of a NumPy dtype to one that "
+                "differs from the dtype (forged flags or fields could "
+                "make an array read objects from raw bytes); it was not "
+                "loaded")
+        pickle._Unpickler.load_build(self)
+
+    dispatch[pickle.BUILD[0]] = _load_build
 
     def find_class(self, module: str, name: str) -> Any:
         found = self._allowed.get((module, name))
