@@ -78,7 +78,36 @@ class _Unpickler(pickle._Unpickler):
                 "loaded")
         pickle._Unpickler.load_build(self)
 
+    def _refuse_ndarray(self, func: Any) -> None:
+        # NumPy's pickles only name numpy.ndarray as the subtype passed to
+        # _reconstruct; called, the class accepts a buffer with a negative
+        # offset and reads (or writes) memory outside it.
+        import numpy
+        if func is numpy.ndarray:
+            raise UnsafeFileError(
+                self._path, "calls 'numpy.ndarray' itself (an array over a "
+                "raw buffer, possibly outside it); it was not loaded")
+
+    def _load_reduce(self):
+        self._refuse_ndarray(self.stack[-2])
+        pickle._Unpickler.load_reduce(self)
+
+    def _load_newobj(self):
+        self._refuse_ndarray(self.stack[-2])
+        pickle._Unpickler.load_newobj(self)
+
+    def _load_newobj_ex(self):
+        self._refuse_ndarray(self.stack[-3])
+        pickle._Unpickler.load_newobj_ex(self)
+
+    def _instantiate(self, klass, args):  # INST and OBJ
+        self._refuse_ndarray(klass)
+        pickle._Unpickler._instantiate(self, klass, args)
+
     dispatch[pickle.BUILD[0]] = _load_build
+    dispatch[pickle.REDUCE[0]] = _load_reduce
+    dispatch[pickle.NEWOBJ[0]] = _load_newobj
+    dispatch[pickle.NEWOBJ_EX[0]] = _load_newobj_ex
 
     def find_class(self, module: str, name: str) -> Any:
         found = self._allowed.get((module, name))

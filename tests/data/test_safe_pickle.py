@@ -69,3 +69,25 @@ def test_real_pickles_still_load(tmp_path):
         assert out['c'][0] == np.float32(1.5) and out['c'][1] == 3
         assert torch.equal(out['d'], obj['d'])
         assert out['e']['img'].dtype == np.float16
+
+
+def _ndarray_call(opcode):
+    # numpy.ndarray((1,), 'i8', b'AAAAAAAA', -8): NumPy accepts a negative
+    # offset into the buffer, i.e. reads memory before it (a large one
+    # crashes the process). Numpy's own pickles never call the class.
+    args = (b'(K\x01\x85' + _str('i8') + b'C\x08' + b'A' * 8
+            + b'\x8a\x01\xf8t')
+    head = b'\x80\x02' + _glob('numpy', 'ndarray')
+    if opcode == 'REDUCE':
+        return head + args + b'R.'
+    if opcode == 'INST':  # numpy.ndarray(*items after the mark)
+        return b'\x80\x02' + args[:-1] + b'inumpy\nndarray\n.'
+    return head + args + b'\x81.'  # NEWOBJ: ndarray.__new__(ndarray, ...)
+
+
+@pytest.mark.parametrize('opcode', ['REDUCE', 'NEWOBJ', 'INST'])
+def test_ndarray_class_cannot_be_called(tmp_path, opcode):
+    path = tmp_path / 'features.pkl'
+    path.write_bytes(_ndarray_call(opcode))
+    with pytest.raises(UnsafeFileError):
+        safe_pickle_load(str(path))
