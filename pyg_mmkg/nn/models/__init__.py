@@ -15,6 +15,7 @@ from .transae import TransAE
 from .rsme import RSME
 from .mkgformer import MKGformer
 from ._mkgformer_train import fit_two_stages as fit_mkgformer
+from .otkge import OTKGE
 
 __all__ = classes = [
     'MoSE',
@@ -26,4 +27,5 @@ __all__ = classes = [
     'TransAE',
     'RSME',
     'MKGformer',
+    'OTKGE',
 ]
