@@ -41,7 +41,8 @@ def log_sinkhorn(
     :obj:`check_every` iterations the squared error of the column marginal,
     :math:`\|\mathbf{b} - \mathbf{P}^\top \mathbf{1}\|_2^2` (the row
     marginal is exact after each iteration), is compared with :obj:`tol`,
-    as in OTKGE's solver; a batch stops when all its problems are below.
+    as in OTKGE's solver; each problem of a batch stops on its own (keeps
+    its iterate), and the loop ends when all have stopped.
 
     Args:
         cost (torch.Tensor): Cost matrices :obj:`[..., n, m]` (any leading
@@ -62,7 +63,8 @@ def log_sinkhorn(
             (default: :obj:`10`)
 
     Returns:
-        The plans :obj:`[..., n, m]` and the number of iterations run.
+        The plans :obj:`[..., n, m]` and the number of iterations run (by
+        the slowest problem).
     """
     if epsilon <= 0:
         raise ValueError(f"'epsilon' must be positive (got {epsilon})")
@@ -78,16 +80,22 @@ def log_sinkhorn(
     scaled = -cost / epsilon  # log kernel
     f = torch.zeros_like(log_a)  # potentials divided by epsilon
     g = torch.zeros_like(log_b)
+    active = torch.ones(cost.shape[:-2], dtype=torch.bool,
+                        device=cost.device)
     it = 0
     while it < max_iter:
         it += 1
-        g = log_b - torch.logsumexp(scaled + f.unsqueeze(-1), dim=-2)
-        f = log_a - torch.logsumexp(scaled + g.unsqueeze(-2), dim=-1)
+        new_g = log_b - torch.logsumexp(scaled + f.unsqueeze(-1), dim=-2)
+        new_f = log_a - torch.logsumexp(scaled + new_g.unsqueeze(-2), dim=-1)
+        # Converged problems keep their iterate (each stops on its own):
+        g = torch.where(active.unsqueeze(-1), new_g, g)
+        f = torch.where(active.unsqueeze(-1), new_f, f)
         if it % check_every == 0:
             col = torch.logsumexp(scaled + f.unsqueeze(-1) + g.unsqueeze(-2),
                                   dim=-2).exp()
             err = (b.to(cost.dtype) - col).pow(2).sum(-1)
-            if bool((err <= tol).all()):
+            active = active & (err > tol)
+            if not bool(active.any()):
                 break
     plan = (scaled + f.unsqueeze(-1) + g.unsqueeze(-2)).exp()
     return plan, it
