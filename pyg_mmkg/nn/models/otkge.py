@@ -245,7 +245,12 @@ class OTKGE(MultimodalKGEModel):
 
     def weight(self, modality: str) -> float:
         r"""The fusion weight of :obj:`modality` (:math:`1 -` the weights of
-        the used feature modalities for :obj:`"structure"`)."""
+        the used feature modalities for :obj:`"structure"`).
+
+        Args:
+            modality (str): :obj:`"structure"`, :obj:`"image"` or
+                :obj:`"text"`.
+        """
         weights = {'image': self.alpha, 'text': self.gamma}
         if modality == 'structure':
             return 1.0 - sum(weights[m] for m in self.feature_modalities)
@@ -266,9 +271,12 @@ class OTKGE(MultimodalKGEModel):
         return pool[perm.to(pool.device)]
 
     def refresh_plans(self, ent_s: Tensor) -> None:
-        r"""Recomputes the scaled mean plan of every feature modality from
-        the structural entity table :obj:`ent_s` [N, D] (under
-        :obj:`no_grad`)."""
+        r"""Recomputes the scaled mean plan of every feature modality (under
+        :obj:`no_grad`).
+
+        Args:
+            ent_s (torch.Tensor): The structural entity table :obj:`[N, D]`.
+        """
         for m in self.feature_modalities:
             x, mask = self.feature(m)
             x = x * mask.unsqueeze(-1).to(x.dtype)
@@ -294,7 +302,11 @@ class OTKGE(MultimodalKGEModel):
 
     def projection(self, modality: str) -> Tensor:
         r"""The projection :math:`\mathbf{T}_m` :obj:`[d_m, D]` (current
-        plan plus :math:`\mathbf{\Delta}_m`)."""
+        plan plus :math:`\mathbf{\Delta}_m`).
+
+        Args:
+            modality (str): A feature modality of the model.
+        """
         return getattr(self, f'plan_{modality}') + self.delta[modality]
 
     # Representations #########################################################
