@@ -109,7 +109,7 @@ def test_log_sinkhorn_where_the_kernel_underflows():
     assert torch.isfinite(P).all()
     assert torch.allclose(P.sum(1), a) and torch.allclose(P.sum(0), b)
     ref = ot.sinkhorn(a.numpy(), b.numpy(), C.numpy(), 10.0,
-                      method='sinkhorn_log', numItermax=5000, stopThr=1e-14)
+                      method='sinkhorn_log', numItermax=5000, stopThr=1e-12)
     assert torch.allclose(P, torch.as_tensor(ref), atol=1e-10)
     # The released scaling form returns no transport plan there:
     plain = official_sinkhorn_knopp(a, b, C, 0.1)
