@@ -16,6 +16,7 @@ from .rsme import RSME
 from .mkgformer import MKGformer
 from ._mkgformer_train import fit_two_stages as fit_mkgformer
 from .imf import IMF
+from .otkge import OTKGE
 
 __all__ = classes = [
     'MoSE',
@@ -28,4 +29,5 @@ __all__ = classes = [
     'RSME',
     'MKGformer',
     'IMF',
+    'OTKGE',
 ]

@@ -141,6 +141,15 @@ CONTRACT = {
             ('mm-branch', dict(ensemble='mm'), 'kvsall'),
         ]
     ],
+    'OTKGE': [
+        ('official', dict(), '1vsall'),
+        ('frequency-weight', dict(frequency_weight=True), '1vsall'),
+        ('text-kvsall', dict(modalities=('structure', 'text')), 'kvsall'),
+        ('random-cached', dict(sample='random', plan_every=3,
+                               ot_entities=4), '1vsall'),
+        ('no-reciprocal', dict(reciprocal=False), '1vsall'),
+        ('structure-only', dict(modalities=('structure', )), '1vsall'),
+    ],
 }
 # Contract clauses a model cannot meet, with the reason.
 SKIP = {
