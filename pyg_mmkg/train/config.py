@@ -13,6 +13,7 @@ SLCWA_LOSSES = ('margin', 'softplus', 'nssa', 'bce')
 LCWA_LOSSES = ('bce', 'ce')
 REGULARIZERS = ('none', 'l2', 'n3')
 OPTIMIZERS = ('adam', 'adamw', 'adagrad', 'sgd', 'rmsprop')
+EMBEDDING_OPTIMIZERS = ('dense', 'sparse_adam', 'rowwise_adagrad')
 SCHEDULERS = ('none', 'step', 'cosine', 'plateau')
 DEVICES = ('auto', 'cpu', 'cuda')
 METRICS = ('mrr', 'hits@1', 'hits@3', 'hits@10')
@@ -127,6 +128,20 @@ class TrainConfig:
         optimizer (str): :obj:`"adam"` (fused when supported),
             :obj:`"adamw"`, :obj:`"adagrad"` or :obj:`"sgd"`.
             (default: :obj:`"adam"`)
+        embedding_optimizer (str): How embedding tables
+            (:class:`torch.nn.Embedding` weights) are updated:
+            :obj:`"dense"` puts them on :obj:`optimizer` with every other
+            parameter; :obj:`"sparse_adam"`
+            (:class:`torch.optim.SparseAdam`, lazy Adam) and
+            :obj:`"rowwise_adagrad"`
+            (:class:`~pyg_mmkg.train.sparse_optim.RowWiseAdagrad`, one
+            accumulator per row) update only the rows a batch used, so a
+            step costs the same whatever the number of entities; the other
+            parameters stay on :obj:`optimizer` in the same step. The
+            tables then emit sparse gradients (sLCWA); with 1-N regimes
+            every candidate row receives a gradient, so the update is
+            dense-sized (see :obj:`docs/scaling.md`). Not combinable with
+            :obj:`weight_decay`. (default: :obj:`"dense"`)
         lr (float): Learning rate. (default: :obj:`0.01`)
         weight_decay (float): Weight decay. (default: :obj:`0.0`)
         scheduler (str): :obj:`"none"`, :obj:`"step"`, :obj:`"cosine"`
@@ -188,6 +203,7 @@ class TrainConfig:
     regularizer: str = 'none'
     regularizer_weight: float = 0.0
     optimizer: str = 'adam'
+    embedding_optimizer: str = 'dense'
     lr: float = 0.01
     weight_decay: float = 0.0
     scheduler: str = 'none'
@@ -218,6 +234,7 @@ class TrainConfig:
         for name, choices in [('regime', REGIMES), ('sampler', SAMPLERS),
                               ('regularizer', REGULARIZERS),
                               ('optimizer', OPTIMIZERS),
+                              ('embedding_optimizer', EMBEDDING_OPTIMIZERS),
                               ('scheduler', SCHEDULERS), ('device', DEVICES),
                               ('metric', METRICS), ('recipe', RECIPES)]:
             value = getattr(self, name)
@@ -260,6 +277,13 @@ class TrainConfig:
                optional=True)
         _check(self, 'label_smoothing', float, lambda v: 0.0 <= v < 1.0,
                'in [0, 1)')
+        if self.embedding_optimizer != 'dense' and self.weight_decay > 0:
+            raise ValueError(
+                f"{_name('embedding_optimizer')} "
+                f"'{self.embedding_optimizer}' has no weight decay; set "
+                f"{_name('weight_decay')} to 0 or use "
+                f"{_flag('embedding_optimizer')} dense (got weight_decay="
+                f"{self.weight_decay})")
         for name in ('model_kwargs', 'scheduler_kwargs'):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{_name(name)} must be a mapping (got "

@@ -177,7 +177,7 @@ class Trainer(CheckpointMixin):
         self.batches = build_batches(self.split_triples['train'],
                                      self.num_nodes, self.num_relations,
                                      config, self.generator, self.device)
-        self.optimizer = build_optimizer(config, self.model.parameters(),
+        self.optimizer = build_optimizer(config, self.model,
                                          self.device)
         self.scheduler = build_scheduler(config, self.optimizer)
         self.stopper = EarlyStopping(config.patience,
