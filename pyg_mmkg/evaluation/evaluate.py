@@ -4,6 +4,8 @@ from typing import Any, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from pyg_mmkg.evaluation.chunked import (candidate_scorer, chunk_sizes,
+                                         chunked_ranks)
 from pyg_mmkg.evaluation.filter import FilterIndex
 from pyg_mmkg.evaluation.ranks import (
     RANK_TYPES,
@@ -141,6 +143,8 @@ def evaluate(
     per_relation: bool = False,
     log: bool = False,
     return_ranks: bool = False,
+    memory_budget: Optional[int] = None,
+    candidate_chunk_size: Optional[int] = None,
 ) -> EvaluationResult:
     r"""Evaluates a knowledge graph embedding model by link prediction: for
     each triple :math:`(h, r, t)`, the tail query :math:`(h, r, ?)` ranks
@@ -190,6 +194,18 @@ def evaluate(
             the ranks of query shards, see
             :func:`pyg_mmkg.train.distributed.distributed_evaluate`).
             (default: :obj:`False`)
+        memory_budget (int, optional): Bytes of score workspace. Models
+            that score with the base :meth:`score_tails` of
+            :class:`~pyg_mmkg.nn.kge.ScoredKGEModel` are then ranked over
+            candidate chunks with running rank counts
+            (:func:`~pyg_mmkg.evaluation.chunked.chunked_ranks`), never
+            holding a :obj:`[B, N]` matrix, whenever the budget does not
+            hold a batch of full score rows. :obj:`None` uses a quarter of
+            the available memory, at most 512 MiB on CPU and half of the
+            free memory on GPU. (default: :obj:`None`)
+        candidate_chunk_size (int, optional): Forces chunked ranking with
+            this many candidates per chunk (where the model supports it).
+            (default: :obj:`None`)
 
     Returns:
         EvaluationResult: a :obj:`dict` such as
@@ -228,6 +244,11 @@ def evaluate(
 
     num_queries = head_index.numel()
     sizer = _Sizer(model, num_nodes, num_queries, device, fast, batch_size)
+    budget = (memory_budget if memory_budget is not None else
+              _available_bytes(device))
+    chunks = chunk_sizes(num_nodes, num_queries, budget, batch_size,
+                         candidate_chunk_size)
+    chunked = candidate_chunk_size is not None or chunks[1] < num_nodes
 
     from tqdm.auto import tqdm
     pbar = tqdm(total=num_queries * len(sides), desc='Evaluating',
@@ -242,6 +263,12 @@ def evaluate(
             encoded = model.encode()
         ranks = {}
         for side in sides:
+            score = candidate_scorer(model, side, encoded) if chunked else None
+            if score is not None:
+                ranks[side] = _rank_side_chunked(
+                    score, side, head_index, rel_type, tail_index,
+                    filter_index, num_nodes, chunks, pbar)
+                continue
             ranks[side] = _rank_side(model, side, head_index, rel_type,
                                      tail_index, filter_index, encoded, fast,
                                      num_nodes, sizer, pbar)
@@ -253,6 +280,28 @@ def evaluate(
     if return_ranks:
         return ranks
     return summarise(ranks, rel_type, rank_types, ks, per_relation)
+
+
+def _rank_side_chunked(score, side, head_index, rel_type, tail_index,
+                       filter_index, num_nodes, chunks, pbar) -> Ranks:
+    known = None
+    if filter_index is not None:
+        known = (filter_index.tails if side == 'tail' else
+                 lambda node, rel: filter_index.heads(rel, node))
+    node, target = ((head_index, tail_index) if side == 'tail' else
+                    (tail_index, head_index))
+    try:
+        return chunked_ranks(score, node, rel_type, target, num_nodes, known,
+                             *chunks, progress=pbar.update)
+    except NaNScoreError as e:
+        i = int(e.rows[0])
+        raise NaNScoreError(
+            f"The model returned NaN scores for {e.rows.numel()} "
+            f"{side} queries of the batch, e.g., for the triple "
+            f"(head={int(head_index[i])}, relation={int(rel_type[i])}, "
+            f"tail={int(tail_index[i])}); the ranking is undefined. "
+            f"Check for diverged training (learning rate, loss) or "
+            f"invalid input features.", e.rows) from None
 
 
 def _rank_side(model, side, head_index, rel_type, tail_index, filter_index,
