@@ -157,3 +157,15 @@ def test_trainer_trains_with_sparse_embedding_optimizers(kg, regime, name):
     losses = [trainer.train_epoch() for _ in range(3)]
     assert losses[-1] < losses[0]
     assert model.node_emb.sparse
+
+
+def test_coalesce_rows_equals_torch_coalesce():
+    from pyg_mmkg.train.sparse_optim import coalesce_rows
+    g = torch.Generator().manual_seed(0)
+    rows = torch.randint(0, 50, (300, ), generator=g)
+    values = torch.randn(300, 4, generator=g)
+    grad = torch.sparse_coo_tensor(rows.view(1, -1), values, (60, 4))
+    ref, out = grad.coalesce(), coalesce_rows(grad)
+    assert out.is_coalesced()
+    assert torch.equal(out.indices(), ref.indices())
+    assert torch.allclose(out.values(), ref.values(), atol=1e-6)
