@@ -79,6 +79,12 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
     :obj:`modalities` that :obj:`data` holds, as
     :obj:`{modality: (x [N, D], mask [N] bool)}`.
 
+    Text features stored in half precision (:obj:`float16`/:obj:`bfloat16`,
+    *e.g.* memory-mapped by
+    :func:`~pyg_mmkg.features.storage.load_feature_table`) stay in half
+    precision (see :attr:`MultimodalKGEModel.keeps_half_features`); other
+    features are converted to :obj:`float32`.
+
     Images :obj:`x_image` [N, K, D] are averaged over the valid slots of
     :obj:`image_mask` [N, K]. Numeric literals :obj:`x_numeric` [N, L] have
     their missing values (:obj:`numeric_mask` [N, L]) set to zero; an
@@ -98,7 +104,7 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
     out: Features = {}
     for m in normalize_modalities(modalities):
         if m == 'text' and 'x_text' in store:
-            x = store.x_text.float()
+            x = _float_or_half(store.x_text)
             mask = store.get('has_text', None)
         elif m == 'image' and 'x_image' in store:
             x = store.x_image.float()
@@ -133,6 +139,13 @@ def features_from_data(data: Any, modalities: Sequence[str]) -> Features:
         out[m] = (x, mask)
     warn_missing_modalities(modalities, list(out))
     return out
+
+
+def _float_or_half(x: Tensor) -> Tensor:
+    return x if x.dtype in HALF_DTYPES else x.float()
+
+
+HALF_DTYPES = (torch.float16, torch.bfloat16)
 
 
 def seen_in_train(data: Any) -> Tensor:
@@ -213,7 +226,16 @@ class MultimodalKGEModel(ScoredKGEModel):
       modality at evaluation, to show that a model uses it;
     * :meth:`refine`: an optional relational encoder over the training
       graph applied to entity representations.
+
+    A subclass that reads its features through :meth:`feature` only sets
+    :attr:`keeps_half_features` to :obj:`True`: half-precision feature
+    tables are then stored in half precision (half the memory of
+    :obj:`float32`) and upcast by :meth:`feature` when used.
     """
+    #: Store :obj:`float16`/:obj:`bfloat16` features as they are (the model
+    #: reads them through :meth:`feature`, which upcasts).
+    keeps_half_features: bool = False
+
     def _init_multimodal(self, modalities: Sequence[str],
                          features: Optional[Features],
                          encoder: Optional[torch.nn.Module] = None):
@@ -227,7 +249,10 @@ class MultimodalKGEModel(ScoredKGEModel):
             if x.size(0) != self.num_nodes or mask.numel() != self.num_nodes:
                 raise ValueError(f"'{m}' features must have {self.num_nodes} "
                                  f"rows (got {x.size(0)} and {mask.numel()})")
-            x = x.float() * mask.unsqueeze(-1)
+            if x.dtype in HALF_DTYPES and self.keeps_half_features:
+                x = x * mask.unsqueeze(-1).to(x.dtype)  # Half: N x D x 2 B.
+            else:
+                x = x.float() * mask.unsqueeze(-1)
             self.register_buffer(f'x_{m}', x, persistent=False)
             self.register_buffer(f'has_{m}', mask, persistent=False)
         if encoder is not None:
@@ -265,8 +290,10 @@ class MultimodalKGEModel(ScoredKGEModel):
     def feature(self, modality: str) -> Tuple[Tensor, Tensor]:
         r"""Returns the features :obj:`[N, D]` and mask :obj:`[N]` of a
         feature modality, after the active ablation (if any)."""
-        return self._ablated(modality, getattr(self, f'x_{modality}'),
-                             getattr(self, f'has_{modality}'))
+        x = getattr(self, f'x_{modality}')
+        if x.dtype in HALF_DTYPES:  # Stored in half, computed in float32.
+            x = x.float()
+        return self._ablated(modality, x, getattr(self, f'has_{modality}'))
 
     def structure(self, x: Tensor,
                   mask: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:

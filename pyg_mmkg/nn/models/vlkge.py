@@ -164,6 +164,8 @@ class VLKGE(MultimodalKGEModel):
     ignores_config = {'slcwa': SLCWA_LOSS_FIELDS}
     recipes = RECIPES
 
+    keeps_half_features = True  # Features are read through `feature`.
+
     def __init__(
         self,
         num_nodes: int,
