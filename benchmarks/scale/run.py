@@ -39,7 +39,8 @@ STEP_ROWS = [
     (100_000, 'sparse_adam', 'kvsall', 10),
     (100_000, 'rowwise_adagrad', 'kvsall', 10),
 ]
-MEMORY_ROWS = [1_000_000, 5_000_000]
+# (num_entities, training steps of the epoch, test triples evaluated)
+MEMORY_ROWS = [(1_000_000, 1000, 500), (5_000_000, 1000, 200)]
 
 
 def _run(cmd, timeout):
