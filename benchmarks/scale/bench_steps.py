@@ -89,6 +89,7 @@ def main(argv=None) -> dict:
         median_step_ms=1000 * sorted(times)[len(times) // 2],
         setup_s=setup_s, peak_rss_after_setup_gib=setup_rss,
         peak_rss_gib=peak_rss_gib(), threads=torch.get_num_threads(),
+        loadavg_1min=os.getloadavg()[0],
         torch=torch.__version__)
     print(json.dumps(record), flush=True)
     return record
