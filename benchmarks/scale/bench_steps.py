@@ -25,6 +25,20 @@ OPTIMIZERS = {  # row name: (optimizer, embedding_optimizer)
 }
 
 
+# Copies of the entity table held in memory: weights, gradient, states.
+TABLE_COPIES = {'dense_adam': 4, 'dense_adagrad': 3, 'sparse_adam': 3,
+                'rowwise_adagrad': 1}
+
+
+def available_gib() -> float:
+    r"""MemAvailable of the machine in GiB (Linux)."""
+    with open('/proc/meminfo') as f:
+        for line in f:
+            if line.startswith('MemAvailable:'):
+                return int(line.split()[1]) / 1024**2
+    return float('inf')  # pragma: no cover
+
+
 def peak_rss_gib() -> float:
     r"""Peak resident memory of this process in GiB (Linux: KiB units)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
@@ -41,12 +55,24 @@ def main(argv=None) -> dict:
     p.add_argument('--optimizer', choices=sorted(OPTIMIZERS), required=True)
     p.add_argument('--regime', default='slcwa', choices=['slcwa', 'kvsall'])
     p.add_argument('--steps', type=int, default=200)
-    p.add_argument('--warmup', type=int, default=5)
+    p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--dim', type=int, default=200)
     p.add_argument('--batch-size', type=int, default=1024)
     p.add_argument('--num-negatives', type=int, default=32)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    # The machine is shared: never start a row that cannot fit (the OOM
+    # killer would pick a process at random). Tables plus ~0.4 KB of graph
+    # and 1.5 GiB of runtime per entity-row estimate:
+    need = (TABLE_COPIES[args.optimizer] * args.num_entities * args.dim * 4
+            + 400 * args.num_entities) / 1024**3 + 1.5
+    if need > 0.9 * available_gib():
+        record = dict(num_entities=args.num_entities,
+                      optimizer=args.optimizer, regime=args.regime,
+                      error=f'skipped: needs ~{need:.1f} GiB, '
+                      f'{available_gib():.1f} GiB available')
+        print(json.dumps(record), flush=True)
+        return record
     from pyg_mmkg.nn.kge import DistMult
     from pyg_mmkg.train import TrainConfig, Trainer
 

@@ -52,6 +52,8 @@ def _run(cmd, timeout):
     except subprocess.TimeoutExpired:
         return {'error': f'timeout after {timeout} s'}
     lines = [ln for ln in out.stdout.splitlines() if ln.startswith('{')]
+    if lines and 'error' in json.loads(lines[-1]):
+        return json.loads(lines[-1])
     if out.returncode != 0 or not lines:
         return {'error': f'exit code {out.returncode}',
                 'stderr_tail': out.stderr[-400:],
