@@ -40,7 +40,7 @@ STEP_ROWS = [
     (100_000, 'rowwise_adagrad', 'kvsall', 10),
 ]
 # (num_entities, training steps of the epoch, test triples evaluated)
-MEMORY_ROWS = [(1_000_000, 1000, 500), (5_000_000, 1000, 200)]
+MEMORY_ROWS = [(1_000_000, 200, 200), (5_000_000, 200, 100)]
 
 
 def _run(cmd, timeout):
@@ -66,12 +66,21 @@ def main():
     p.add_argument('part', choices=['steps', 'memory'])
     p.add_argument('--quick', action='store_true')
     p.add_argument('--timeout', type=int, default=1800)
+    p.add_argument('--sizes', default=None,
+                   help='comma-separated entity counts: run these rows only '
+                        '(their records are merged into the json)')
     args = p.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     out_path = RESULTS / f'scale_{args.part}.json'
+    sizes = (None if args.sizes is None else
+             {int(v) for v in args.sizes.split(',')})
     records = []
+    if sizes is not None and out_path.exists():  # Keep the other rows.
+        records = [r for r in json.loads(out_path.read_text())
+                   if r['num_entities'] not in sizes]
     if args.part == 'steps':
-        rows = [r for r in STEP_ROWS if not args.quick or r[0] == 15_000]
+        rows = [r for r in STEP_ROWS if (not args.quick or r[0] == 15_000)
+                and (sizes is None or r[0] in sizes)]
         for n, opt, regime, steps in rows:
             cmd = [sys.executable, str(HERE / 'bench_steps.py'),
                    '--num-entities', str(n), '--optimizer', opt,
