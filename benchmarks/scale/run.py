@@ -91,17 +91,19 @@ def main():
             records.append(rec)
             out_path.write_text(json.dumps(records, indent=1) + '\n')
     else:
-        sizes = [100_000] if args.quick else MEMORY_ROWS
-        for n in sizes:
-            for fmt in ('fp32', 'fp16'):
+        rows = [(100_000, 100, 100)] if args.quick else MEMORY_ROWS
+        rows = [r for r in rows if sizes is None or r[0] in sizes]
+        for n, steps, num_eval in rows:
+            for fmt in ('fp16', 'fp32'):
                 cmd = [sys.executable, str(HERE / 'bench_memory.py'),
-                       '--num-entities', str(n), '--features', fmt]
+                       '--num-entities', str(n), '--features', fmt,
+                       '--max-steps', str(steps), '--eval-triples',
+                       str(num_eval)]
                 rec = _run(cmd, args.timeout)
                 rec.update(num_entities=n, features=fmt)
                 print(json.dumps(rec), flush=True)
                 records.append(rec)
                 out_path.write_text(json.dumps(records, indent=1) + '\n')
-
 
 if __name__ == '__main__':
     main()
