@@ -8,6 +8,7 @@ from pyg_mmkg.utils.threads import with_graph_threads
 # Small graphs rank with one thread unless the user chose a number (see
 # pyg_mmkg.utils.threads).
 evaluate = with_graph_threads(evaluate)
+from .chunked import chunked_ranks
 
 __all__ = [
     'FilterIndex',
@@ -18,4 +19,5 @@ __all__ = [
     'EvaluationResult',
     'evaluate',
     'kge_test',
+    'chunked_ranks',
 ]

@@ -30,6 +30,8 @@ _EXPORTS = {
     'phash_scores': 'pyg_mmkg.features.selection',
     'attach_features': 'pyg_mmkg.features.attach',
     'load_encoder': 'pyg_mmkg.features.resolve',
+    'save_feature_table': 'pyg_mmkg.features.storage',
+    'load_feature_table': 'pyg_mmkg.features.storage',
 }
 
 
@@ -47,6 +49,8 @@ def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_EXPORTS))
 
 __all__ = [
+    'save_feature_table',
+    'load_feature_table',
     'FeatureEncoder',
     'OpenCLIPEncoder',
     'HFTextEncoder',

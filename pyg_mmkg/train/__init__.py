@@ -37,6 +37,9 @@ _EXPORTS = {
     'Trainer': 'pyg_mmkg.train.trainer',
     'DistributedError': 'pyg_mmkg.train.distributed',
     'DistributedTrainer': 'pyg_mmkg.train.distributed',
+    'RowWiseAdagrad': 'pyg_mmkg.train.sparse_optim',
+    'CompositeOptimizer': 'pyg_mmkg.train.sparse_optim',
+    'coalesce_rows': 'pyg_mmkg.train.sparse_optim',
 }
 
 
@@ -84,4 +87,7 @@ __all__ = [
     'build_model',
     'load_data',
     'load_run',
+    'RowWiseAdagrad',
+    'CompositeOptimizer',
+    'coalesce_rows',
 ]
