@@ -60,6 +60,16 @@ def main(argv=None) -> dict:
     rec = dict(num_entities=n, features=args.features,
                feature_dim=args.feature_dim,
                embedding_optimizer=args.embedding_optimizer)
+    # Shared machine: never start what cannot fit (table, features read
+    # into memory when not mapped, ~0.4 KB of graph per entity, runtime).
+    from bench_steps import available_gib
+    need = (n * 200 * 4 + 400 * n + (n * args.feature_dim * 4 if
+            args.features == 'fp32' else 0)) / 1024**3 + 1.5
+    if need > 0.9 * available_gib():
+        rec['error'] = (f'skipped: needs ~{need:.1f} GiB, '
+                        f'{available_gib():.1f} GiB available')
+        print(json.dumps(rec), flush=True)
+        return rec
     workdir = args.workdir or tempfile.mkdtemp(prefix='pyg_mmkg_scale_')
     path = os.path.join(workdir, f'x_text_{n}_{args.features}.pt')
     created = not os.path.exists(path)
