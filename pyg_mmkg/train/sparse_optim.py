@@ -36,6 +36,21 @@ def coalesce_rows(grad: Tensor) -> Tensor:
                                    is_coalesced=True)
 
 
+def dense_to_rows(grad: Tensor) -> Tensor:
+    r"""The row-sparse (coalesced) form of a dense gradient: the rows that
+    are not all zero. Equal to :obj:`grad.to_sparse(sparse_dim=1)`, which
+    is orders of magnitude slower on CPU (14.5 s for a 15k x 200 table
+    against milliseconds).
+
+    Args:
+        grad (torch.Tensor): A dense gradient :obj:`[N, ...]`.
+    """
+    rows = grad.reshape(grad.size(0), -1).ne(0).any(dim=1).nonzero()
+    rows = rows.view(-1)
+    return torch.sparse_coo_tensor(rows.view(1, -1), grad[rows], grad.shape,
+                                   is_coalesced=True)
+
+
 def _sparse_rows(grad: Tensor):
     r"""The coalesced :obj:`(rows, values)` of a row-sparse gradient, or of
     a dense one (then every row is returned)."""
@@ -171,7 +186,7 @@ class CompositeOptimizer(Optimizer):
                         if p.grad.is_sparse:
                             p.grad = coalesce_rows(p.grad)
                         else:
-                            p.grad = p.grad.to_sparse(sparse_dim=1)
+                            p.grad = dense_to_rows(p.grad)
             opt.step()
         return loss
 

@@ -169,3 +169,15 @@ def test_coalesce_rows_equals_torch_coalesce():
     assert out.is_coalesced()
     assert torch.equal(out.indices(), ref.indices())
     assert torch.allclose(out.values(), ref.values(), atol=1e-6)
+
+
+def test_dense_to_rows_equals_to_sparse():
+    from pyg_mmkg.train.sparse_optim import dense_to_rows
+    g = torch.zeros(7, 3)
+    g[1] = 1.5
+    g[4, 2] = -2.0
+    ref, out = g.to_sparse(sparse_dim=1), dense_to_rows(g)
+    assert out.is_coalesced()
+    assert torch.equal(out.indices(), ref.coalesce().indices())
+    assert torch.equal(out.values(), ref.coalesce().values())
+    assert torch.equal(out.to_dense(), g)
