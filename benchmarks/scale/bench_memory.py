@@ -75,14 +75,13 @@ def main(argv=None) -> dict:
     created = not os.path.exists(path)
     if created:  # Written by a child: not in our peak.
         import subprocess
+        dtype = 'float16' if args.features == 'fp16' else 'float32'
         code = ('import torch,sys;sys.path.insert(0,%r);from pyg_mmkg.'
                 'features.storage import save_feature_table as s;g=torch.'
-                'Generator().manual_seed(0);x=torch.empty(%d,%d);[x[i:i+'
-                '500000].normal_(generator=g) for i in range(0,%d,500000)];'
-                's(x,%r,dtype=%s)' % (os.getcwd(), n, args.feature_dim, n,
-                                      path, 'torch.float16' if
-                                      args.features == 'fp16' else
-                                      'torch.float32'))
+                'Generator().manual_seed(0);x=torch.empty(%d,%d,dtype=torch.'
+                '%s);[x[i:i+250000].copy_(torch.randn(x[i:i+250000].shape,'
+                'generator=g)) for i in range(0,%d,250000)];s(x,%r,dtype=None)'
+                % (os.getcwd(), n, args.feature_dim, dtype, n, path))
         subprocess.run([sys.executable, '-c', code], check=True)
     t0 = time.perf_counter()
     data = make_data(n)

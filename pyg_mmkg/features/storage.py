@@ -44,7 +44,10 @@ def save_feature_table(x: Tensor, path: PathLike,
                 f"{float(x.abs().max()):.4g} > 65504); store them with "
                 f"dtype=torch.bfloat16 or torch.float32")
         x = x.to(dtype)
-    atomic_save(x.contiguous().cpu().clone(), os.fspath(path))
+    x = x.contiguous().cpu()
+    if x.untyped_storage().nbytes() != x.numel() * x.element_size():
+        x = x.clone()  # A view: torch.save would write its whole storage.
+    atomic_save(x, os.fspath(path))
 
 
 def load_feature_table(path: PathLike, mmap: bool = True,
