@@ -23,7 +23,12 @@ def steps_table() -> str:
     lines = ['| regime | N | embedding update | steps timed | s / 1,000 '
              'steps | median step (ms) | peak RSS (GiB) | load avg |',
              '|---|---:|---|---:|---:|---:|---:|---:|']
-    for r in _load('scale_steps.json'):
+    order = {'dense_adam': 0, 'dense_adagrad': 1, 'sparse_adam': 2,
+             'rowwise_adagrad': 3}
+    rows = sorted(_load('scale_steps.json'), key=lambda r: (
+        r['regime'] != 'slcwa', r['num_entities'],
+        order.get(r['optimizer'], 9)))
+    for r in rows:
         if 'error' in r:
             lines.append(f"| {r['regime']} | {r['num_entities']:,} | "
                          f"{r['optimizer']} | - | {r['error']} | - | - | - |")
@@ -42,7 +47,8 @@ def memory_table() -> str:
              'after epoch | peak after eval | epoch steps (of) | eval '
              'queries | eval s |',
              '|---:|---|---:|---:|---:|---:|---:|---:|---:|']
-    for r in _load('scale_memory.json'):
+    for r in sorted(_load('scale_memory.json'),
+                    key=lambda r: (r['num_entities'], r['features'])):
         if 'error' in r:
             lines.append(f"| {r['num_entities']:,} | {r['features']} | "
                          f"{r['error']} | | | | | | |")
