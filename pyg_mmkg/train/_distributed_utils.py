@@ -111,7 +111,8 @@ def check_sparse_support(model: torch.nn.Module, backend: str) -> None:
             f"({', '.join(names[:3])}) and DistributedDataParallel "
             f"all-reduces sparse gradients with the 'gloo' backend only "
             f"(this job uses '{backend}'): build the embeddings with "
-            f"sparse=False (a dense optimiser) or train on CPU with gloo")
+            f"sparse=False (a dense optimiser; on the command line "
+            f"--embedding-optimizer dense) or train on CPU with gloo")
 
 
 @dataclass

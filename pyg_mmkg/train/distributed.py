@@ -128,6 +128,9 @@ class DistributedTrainer(Trainer):
             kwargs['progress'] = False
         super().__init__(model, data, config, run_dir=run_dir,
                          trackers=trackers, **kwargs)
+        # The optimiser just built may have switched the embedding tables to
+        # sparse gradients (--embedding-optimizer sparse_adam|rowwise_adagrad).
+        check_sparse_support(self.model, self.backend)
         reduction = getattr(self.model, 'loss_reduction', 'mean')
         self.batches = ShardedBatches(self.batches, self.rank,
                                       self.world_size, reduction)

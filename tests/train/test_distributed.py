@@ -202,3 +202,20 @@ def test_no_process_group_clear_error(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     with pytest.raises(RuntimeError, match='start the job with torchrun'):
         init_distributed(torch.device('cpu'))
+
+
+def test_sparse_embedding_optimizer_is_refused_with_nccl():
+    # --embedding-optimizer switches the tables to sparse gradients when the
+    # optimiser is built (inside Trainer.__init__); the check that runs after
+    # it must then refuse nccl and name the flag.
+    from pyg_mmkg.nn.kge import DistMult
+    from pyg_mmkg.train import TrainConfig
+    from pyg_mmkg.train._distributed_utils import check_sparse_support
+    from pyg_mmkg.train.optim import build_optimizer
+    model = DistMult(10, 3, 8)
+    check_sparse_support(model, 'nccl')  # dense: fine
+    build_optimizer(TrainConfig(embedding_optimizer='rowwise_adagrad',
+                                optimizer='adam', lr=0.1), model)
+    with pytest.raises(ValueError, match='--embedding-optimizer dense'):
+        check_sparse_support(model, 'nccl')
+    check_sparse_support(model, 'gloo')
