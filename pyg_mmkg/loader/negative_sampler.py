@@ -3,7 +3,8 @@ from typing import Optional, Tuple, Union
 import torch
 from torch import Tensor
 
-from pyg_mmkg.loader.triple_set import TripleSet, _num_or_max
+from pyg_mmkg.utils._triple_csr import num_or_max as _num_or_max
+from pyg_mmkg.utils.triple_index import TripleIndex
 
 Triples = Tuple[Tensor, Tensor, Tensor]
 
@@ -38,7 +39,7 @@ def bernoulli_head_probability(
         A float tensor of shape :obj:`[num_relations]`.
     """
     R = _num_or_max(num_relations, rel_type)
-    triples = TripleSet(head_index, rel_type, tail_index, num_relations=R)
+    triples = TripleIndex(head_index, rel_type, tail_index, num_relations=R)
     h, r, t = triples.triples()
     num_triples = torch.bincount(r, minlength=R).double()
     hr = torch.unique(h * R + r)
@@ -68,7 +69,7 @@ class NegativeSampler:
     :obj:`filter_index` is given, it is drawn *exactly* uniformly among the
     entities that do not form a known true triple, so a filtered negative is
     never a known triple. This is done in one vectorised pass over sorted
-    keys (see :class:`TripleSet`) instead of rejection sampling, so it needs
+    keys (see :class:`~pyg_mmkg.utils.TripleIndex`) instead of rejection sampling, so it needs
     no bound on the number of retries. Where the chosen side has no valid
     replacement at all, the other side is corrupted; where neither side has
     one, a :class:`ValueError` is raised.
@@ -83,8 +84,10 @@ class NegativeSampler:
             positive. (default: :obj:`1`)
         strategy (str, optional): :obj:`"uniform"` or :obj:`"bernoulli"`.
             (default: :obj:`"uniform"`)
-        filter_index (TripleSet or tuple, optional): Known true triples to
-            filter out, as a :class:`TripleSet` or a tuple
+        filter_index (TripleIndex or tuple, optional): Known true triples
+            to filter out, as a :class:`~pyg_mmkg.utils.TripleIndex` (*e.g.*,
+            a :class:`TripleSet` or a
+            :class:`~pyg_mmkg.evaluation.FilterIndex`) or a tuple
             :obj:`(head_index, rel_type, tail_index)`. (default: :obj:`None`)
         train_triples (tuple, optional): The training triples
             :obj:`(head_index, rel_type, tail_index)`, required by the
@@ -99,7 +102,7 @@ class NegativeSampler:
         num_nodes: int,
         num_negatives: int = 1,
         strategy: str = 'uniform',
-        filter_index: Optional[Union[TripleSet, Triples]] = None,
+        filter_index: Optional[Union[TripleIndex, Triples]] = None,
         train_triples: Optional[Triples] = None,
         num_relations: Optional[int] = None,
     ):
@@ -119,9 +122,9 @@ class NegativeSampler:
         self.strategy = strategy
 
         if filter_index is not None and not isinstance(filter_index,
-                                                       TripleSet):
-            filter_index = TripleSet(*filter_index, num_nodes=num_nodes,
-                                     num_relations=num_relations)
+                                                       TripleIndex):
+            filter_index = TripleIndex(*filter_index, num_nodes=num_nodes,
+                                       num_relations=num_relations)
         if filter_index is not None and filter_index.num_nodes != num_nodes:
             raise ValueError(f"'filter_index' was built for "
                              f"{filter_index.num_nodes} entities but the "
@@ -153,8 +156,8 @@ class NegativeSampler:
         triples = (head_index, rel_type, tail_index)
         filter_index = None
         if filtered:
-            filter_index = TripleSet(*triples, num_nodes=num_nodes,
-                                     num_relations=num_relations)
+            filter_index = TripleIndex(*triples, num_nodes=num_nodes,
+                                       num_relations=num_relations)
         return cls(num_nodes, num_negatives, strategy,
                    filter_index=filter_index, train_triples=triples,
                    num_relations=num_relations)
@@ -162,7 +165,7 @@ class NegativeSampler:
     def to(self, device: torch.device) -> 'NegativeSampler':
         r"""Moves the sampler's tensors to :obj:`device` (in place)."""
         if self.filter_index is not None:
-            self.filter_index.to(device)
+            self.filter_index = self.filter_index.to(device)
         if self.head_prob is not None:
             self.head_prob = self.head_prob.to(device)
         return self
