@@ -23,7 +23,8 @@ def num_or_max(value: Optional[int], *tensors: Tensor) -> int:
     return max(int(t.max()) + 1 if t.numel() > 0 else 0 for t in tensors)
 
 
-def build_csr(key: Tensor, col: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+def build_csr(key: Tensor, col: Tensor, num_keys: int,
+              num_cols: int) -> Tuple[Tensor, Tensor, Tensor]:
     r"""Groups :obj:`col` by :obj:`key`, sorts each group and drops
     duplicates. Returns the sorted unique keys :obj:`[G]`, the row pointer
     :obj:`[G + 1]` and the concatenated column indices :obj:`[nnz]`.
@@ -31,13 +32,20 @@ def build_csr(key: Tensor, col: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
     Args:
         key (torch.Tensor): The group key of every entry.
         col (torch.Tensor): The column (entity) of every entry.
+        num_keys (int): An upper bound of :obj:`key`.
+        num_cols (int): An upper bound of :obj:`col`.
     """
-    # Two stable sorts give a lexicographic (key, col) order without having
-    # to form the combined key `key * num_cols + col` (which may overflow):
-    perm = col.argsort(stable=True)
-    key, col = key[perm], col[perm]
-    perm = key.argsort(stable=True)
-    key, col = key[perm], col[perm]
+    if num_keys * num_cols < MAX_KEY:
+        # One sort of the combined key (about twice as fast):
+        pair = torch.unique(key * num_cols + col)
+        key, col = pair // num_cols, pair % num_cols
+    else:
+        # Two stable sorts give a lexicographic (key, col) order without
+        # forming the combined key (which would overflow):
+        perm = col.argsort(stable=True)
+        key, col = key[perm], col[perm]
+        perm = key.argsort(stable=True)
+        key, col = key[perm], col[perm]
 
     if key.numel() > 1:
         keep = torch.ones_like(key, dtype=torch.bool)

@@ -84,9 +84,9 @@ class TripleIndex:
 
         self.num_nodes, self.num_relations = N, R
         self.tail_keys, self.tail_ptr, self.tail_col = build_csr(
-            head_index * R + rel_type, tail_index)
+            head_index * R + rel_type, tail_index, N * R, N)
         self.head_keys, self.head_ptr, self.head_col = build_csr(
-            tail_index * R + rel_type, head_index)
+            tail_index * R + rel_type, head_index, N * R, N)
         self._pair_key: Optional[Tensor] = None
         self._offsets: Optional[Tensor] = None
 
