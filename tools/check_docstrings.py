@@ -1,5 +1,9 @@
-"""Lists public callables (the ``__all__`` of each public subpackage) whose
-docstring lacks an ``Args:`` section although they take arguments.
+"""Lists public callables (the ``__all__`` of each public subpackage, and the
+public methods of those classes) whose docstring lacks an ``Args:`` section
+although they take arguments.
+
+A method that has no docstring of its own and overrides a base-class method
+whose docstring has an ``Args:`` section passes (Sphinx inherits docstrings).
 
 Usage: ``python tools/check_docstrings.py`` (exit code 1 when any is missing).
 """
@@ -15,9 +19,18 @@ PACKAGES = [
     'pyg_mmkg.utils.threads',
 ]
 
+# Modules whose classes' METHODS are not checked yet: other branches are
+# rewriting these files. The lead empties this set after merging them.
+PENDING = {
+    'pyg_mmkg.loader.triple_set',
+    'pyg_mmkg.evaluation.filter',
+    'pyg_mmkg.evaluation.evaluate',
+    'pyg_mmkg.train.optim',
+    'pyg_mmkg.nn.models.otkge',
+}
 
-def _params(obj):
-    target = obj.__init__ if inspect.isclass(obj) else obj
+
+def _params(target):
     try:
         sig = inspect.signature(target)
     except (TypeError, ValueError):
@@ -34,6 +47,35 @@ def _doc(obj):
     return doc
 
 
+def _function(raw):
+    """The plain function behind a class-body entry, or None."""
+    if isinstance(raw, (classmethod, staticmethod)):
+        raw = raw.__func__
+    return raw if inspect.isfunction(raw) else None
+
+
+def _inherits_args(cls, name):
+    for base in cls.__mro__[1:]:
+        fn = _function(vars(base).get(name))
+        if fn is not None and 'Args:' in (fn.__doc__ or ''):
+            return True
+    return False
+
+
+def _methods(cls):
+    """Qualified names of public methods of ``cls`` lacking ``Args:``."""
+    out = []
+    for name, raw in vars(cls).items():
+        fn = _function(raw)
+        if name.startswith('_') or fn is None or not _params(fn):
+            continue
+        if fn.__doc__ is None and _inherits_args(cls, name):
+            continue
+        if 'Args:' not in (fn.__doc__ or ''):
+            out.append(f'{cls.__module__}.{cls.__qualname__}.{name}')
+    return out
+
+
 def missing():
     out, seen = [], set()
     for name in PACKAGES:
@@ -47,8 +89,11 @@ def missing():
                 continue
             if inspect.isclass(obj) and issubclass(obj, BaseException):
                 continue
-            if _params(obj) and 'Args:' not in _doc(obj):
+            target = obj.__init__ if inspect.isclass(obj) else obj
+            if _params(target) and 'Args:' not in _doc(obj):
                 out.append(f'{obj.__module__}.{obj.__qualname__}')
+            if inspect.isclass(obj) and obj.__module__ not in PENDING:
+                out.extend(_methods(obj))
     return out
 
 

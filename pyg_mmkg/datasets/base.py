@@ -342,7 +342,14 @@ class MMKGDataset(InMemoryDataset):
     def load(self, path: str, data_cls=HeteroData) -> None:
         r"""Loads the processed file :obj:`path` with
         :func:`~pyg_mmkg.data.safe_load.safe_torch_load` (PyG's own
-        :meth:`load` falls back to :obj:`weights_only=False`)."""
+        :meth:`load` falls back to :obj:`weights_only=False`).
+
+        Args:
+            path (str): The processed :obj:`.pt` file.
+            data_cls (type, optional): The data class to rebuild a
+                dictionary into when the file does not name one.
+                (default: :class:`~torch_geometric.data.HeteroData`)
+        """
         from torch_geometric.data.data import BaseData
         out = safe_torch_load(path)
         if not (isinstance(out, tuple) and len(out) in (2, 3)):

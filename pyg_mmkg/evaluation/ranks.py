@@ -35,7 +35,12 @@ class Ranks(NamedTuple):
         return (self.optimistic + self.pessimistic).double() / 2
 
     def get(self, rank_type: str) -> Tensor:
-        r"""Returns the ranks of type :obj:`rank_type` as a double tensor."""
+        r"""Returns the ranks of type :obj:`rank_type` as a double tensor.
+
+        Args:
+            rank_type (str): :obj:`"optimistic"`, :obj:`"pessimistic"` or
+                :obj:`"realistic"`.
+        """
         if rank_type == 'optimistic':
             return self.optimistic.double()
         if rank_type == 'pessimistic':

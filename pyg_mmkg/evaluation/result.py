@@ -47,7 +47,13 @@ class EvaluationResult(dict):
     def side_entry(metrics: Dict[str, Dict[str, float]],
                    num_queries: int) -> Dict:
         r"""Builds a side entry from :obj:`{rank_type: {metric: value}}`
-        (the first rank type being the primary one)."""
+        (the first rank type being the primary one).
+
+        Args:
+            metrics (Dict[str, Dict[str, float]]): The metrics of each rank
+                type; the first one's are also copied to the top level.
+            num_queries (int): The number of queries.
+        """
         entry = {'num_queries': int(num_queries)}
         entry.update(next(iter(metrics.values())))
         entry.update({key: dict(value) for key, value in metrics.items()})
@@ -57,7 +63,14 @@ class EvaluationResult(dict):
              ) -> Dict[str, float]:
         r"""Returns a flat :obj:`dict` without duplicates, with keys
         :obj:`side.rank_type.metric` and :obj:`side.num_queries` (and
-        :obj:`per_relation.r.side...` if :obj:`per_relation=True`)."""
+        :obj:`per_relation.r.side...` if :obj:`per_relation=True`).
+
+        Args:
+            sep (str, optional): The key separator. (default: :obj:`"."`)
+            per_relation (bool, optional): If set to :obj:`True`, the
+                per-relation metrics (when present) are included.
+                (default: :obj:`False`)
+        """
         def _flat(sides: Dict, prefix: str) -> Dict[str, float]:
             out = {}
             for side in SIDES:
@@ -78,7 +91,13 @@ class EvaluationResult(dict):
         return out
 
     def table(self, per_relation: bool = False) -> str:
-        r"""Returns the metrics as a plain-text table."""
+        r"""Returns the metrics as a plain-text table.
+
+        Args:
+            per_relation (bool, optional): If set to :obj:`True`, the table
+                has one block of rows per relation (when present).
+                (default: :obj:`False`)
+        """
         names = self.metric_names
         header = ['relation'] if per_relation else []
         header += ['side', 'rank', 'queries'] + names

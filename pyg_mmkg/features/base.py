@@ -80,6 +80,12 @@ class FeatureEncoder:
         return f'{self.identity}|{items}|{self._fingerprint}'
 
     def to(self, device: Union[str, torch.device]) -> 'FeatureEncoder':
+        r"""Moves the model to :obj:`device` (in place) and returns the
+        encoder.
+
+        Args:
+            device (str or torch.device): The target device.
+        """
         self.device = torch.device(device)
         if self.model is not None:
             self.model.to(self.device)
@@ -91,7 +97,11 @@ class FeatureEncoder:
     @torch.no_grad()
     def encode_text(self, texts: List[str]) -> Tensor:
         r"""Encodes one batch of texts into a :obj:`[len(texts), dim]`
-        float32 CPU tensor."""
+        float32 CPU tensor.
+
+        Args:
+            texts (List[str]): The texts.
+        """
         if 'text' not in self.modalities:
             raise TypeError(f"'{self.__class__.__name__}' cannot encode texts")
         if len(texts) == 0:
@@ -104,7 +114,12 @@ class FeatureEncoder:
     def encode_image(self, pixel_values: Tensor) -> Tensor:
         r"""Encodes one batch of preprocessed images
         :obj:`[B, C, H, W]` (see :meth:`preprocess`) into a :obj:`[B, dim]`
-        float32 CPU tensor."""
+        float32 CPU tensor.
+
+        Args:
+            pixel_values (torch.Tensor): The preprocessed images
+                :obj:`[B, C, H, W]`; moved to the encoder's device.
+        """
         if 'image' not in self.modalities:
             raise TypeError(
                 f"'{self.__class__.__name__}' cannot encode images")
@@ -115,7 +130,11 @@ class FeatureEncoder:
 
     def preprocess(self, image: Any) -> Tensor:
         r"""Turns one RGB :class:`PIL.Image.Image` into a :obj:`[C, H, W]`
-        tensor ready for :meth:`encode_image`."""
+        tensor ready for :meth:`encode_image`.
+
+        Args:
+            image (PIL.Image.Image): The image.
+        """
         raise TypeError(f"'{self.__class__.__name__}' cannot encode images")
 
     def _encode_text(self, texts: List[str]) -> Tensor:

@@ -137,6 +137,14 @@ class TimmImageEncoder(FeatureEncoder):
         :obj:`tf_efficientnet_lite0` (TF "same" padding, BatchNorm
         :math:`\epsilon = 10^{-3}`) by position; every shape is checked.
         Inputs are scaled to :math:`[-1, 1]` as in TensorFlow.
+
+        Args:
+            device (str or torch.device, optional): The device to run on.
+                (default: :obj:`None`)
+            precision (str, optional): The inference precision, as in
+                :class:`TimmImageEncoder`. (default: :obj:`"auto"`)
+            normalize (bool, optional): If set to :obj:`True`, features are
+                :math:`L_2`-normalized. (default: :obj:`False`)
         """
         timm = import_optional('timm', 'vision')
         try:
@@ -187,7 +195,13 @@ class TimmImageEncoder(FeatureEncoder):
     @torch.no_grad()
     def classify(self, pixel_values: Tensor) -> Tensor:
         r"""Returns the classifier's logits for preprocessed images (e.g. the
-        1000 ImageNet classes of a pretrained backbone)."""
+        1000 ImageNet classes of a pretrained backbone), as a float32 CPU
+        tensor.
+
+        Args:
+            pixel_values (torch.Tensor): The preprocessed images
+                :obj:`[B, C, H, W]` (see :meth:`preprocess`).
+        """
         with self._context():
             out = self.model(pixel_values.to(self.device))
         return out.float().cpu()

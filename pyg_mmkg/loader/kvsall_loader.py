@@ -20,6 +20,13 @@ class KvsAllBatch(NamedTuple):
 
     def to(self, device: torch.device,
            non_blocking: bool = False) -> 'KvsAllBatch':
+        r"""Returns a copy of the batch with every tensor on :obj:`device`.
+
+        Args:
+            device (torch.device): The target device.
+            non_blocking (bool, optional): Passed to
+                :meth:`torch.Tensor.to`. (default: :obj:`False`)
+        """
         return KvsAllBatch(*(x.to(device, non_blocking=non_blocking)
                              for x in self))
 
@@ -156,7 +163,11 @@ class KvsAllLoader:
     def targets(self, query_id: Tensor) -> Tensor:
         r"""Returns the (smoothed) multi-hot targets :obj:`[B, N]` of the
         queries :obj:`query_id` (:obj:`"kvsall"` mode), or their answers
-        :obj:`[B]` (:obj:`"1vsall"` mode)."""
+        :obj:`[B]` (:obj:`"1vsall"` mode).
+
+        Args:
+            query_id (torch.Tensor): The query indices :obj:`[B]`.
+        """
         if self.mode == '1vsall':
             return self.answer[query_id]
         start = self.rowptr[query_id]

@@ -152,7 +152,26 @@ class NegativeSampler:
         num_relations: Optional[int] = None,
     ) -> 'NegativeSampler':
         r"""Builds a sampler from the training triples: Bernoulli statistics
-        and (if :obj:`filtered=True`) the filter both come from them."""
+        and (if :obj:`filtered=True`) the filter both come from them.
+
+        Args:
+            head_index (torch.Tensor): The head indices of the training
+                triples.
+            rel_type (torch.Tensor): Their relation types.
+            tail_index (torch.Tensor): Their tail indices.
+            num_nodes (int): The number of entities.
+            num_negatives (int, optional): The number of negatives per
+                positive. (default: :obj:`1`)
+            strategy (str, optional): The corruption strategy
+                (:obj:`"uniform"` or :obj:`"bernoulli"`).
+                (default: :obj:`"uniform"`)
+            filtered (bool, optional): If set to :obj:`True`, negatives that
+                are training triples are resampled (the filter is a
+                :class:`TripleSet` of the given triples).
+                (default: :obj:`False`)
+            num_relations (int, optional): The number of relations.
+                (default: :obj:`None`)
+        """
         triples = (head_index, rel_type, tail_index)
         filter_index = None
         if filtered:
@@ -163,7 +182,11 @@ class NegativeSampler:
                    num_relations=num_relations)
 
     def to(self, device: torch.device) -> 'NegativeSampler':
-        r"""Moves the sampler's tensors to :obj:`device` (in place)."""
+        r"""Moves the sampler's tensors to :obj:`device` (in place).
+
+        Args:
+            device (torch.device): The target device.
+        """
         if self.filter_index is not None:
             self.filter_index = self.filter_index.to(device)
         if self.head_prob is not None:
@@ -171,7 +194,12 @@ class NegativeSampler:
         return self
 
     def head_probability(self, rel_type: Tensor) -> Tensor:
-        r"""Returns the probability of corrupting the head of each triple."""
+        r"""Returns the probability of corrupting the head of each triple
+        (:math:`0.5` unless Bernoulli statistics were given).
+
+        Args:
+            rel_type (torch.Tensor): The relation type of each triple.
+        """
         if self.head_prob is None:
             return torch.full(rel_type.shape, 0.5, device=rel_type.device)
         return self.head_prob.to(rel_type.device)[rel_type]

@@ -22,6 +22,13 @@ class TripleBatch(NamedTuple):
 
     def to(self, device: torch.device,
            non_blocking: bool = False) -> 'TripleBatch':
+        r"""Returns a copy of the batch with every tensor on :obj:`device`.
+
+        Args:
+            device (torch.device): The target device.
+            non_blocking (bool, optional): Passed to
+                :meth:`torch.Tensor.to`. (default: :obj:`False`)
+        """
         return TripleBatch(*(
             None if x is None else x.to(device, non_blocking=non_blocking)
             for x in self))

@@ -23,6 +23,19 @@ class DistMultScorer(Scorer):
     def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
                       cand: Tensor,
                       cand_is_head: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""Positive scores :obj:`[B]` and scores :obj:`[B, k]` of negatives
+        that replace the head (where :obj:`cand_is_head`) or the tail with
+        the candidates :obj:`cand`.
+
+        Args:
+            head (torch.Tensor): Head representations :obj:`[B, D]`.
+            rel (torch.Tensor): Relation representations :obj:`[B, D_r]`.
+            tail (torch.Tensor): Tail representations :obj:`[B, D]`.
+            cand (torch.Tensor): Candidate entities :obj:`[B, k, D]`.
+            cand_is_head (torch.Tensor): Boolean mask broadcastable to
+                :obj:`[B, k]`: whether a candidate replaces the head
+                (otherwise the tail).
+        """
         return _bilinear_sampled(head * rel, rel * tail, tail, cand,
                                  cand_is_head)
 

@@ -44,12 +44,18 @@ class Scorer(torch.nn.Module):
     def entity_dim(self, hidden_channels: int) -> int:
         r"""Returns the size of an entity representation for a model with
         :obj:`hidden_channels` hidden channels.
+
+        Args:
+            hidden_channels (int): The model's hidden channels.
         """
         return hidden_channels
 
     def relation_dim(self, hidden_channels: int) -> int:
         r"""Returns the size of a relation representation for a model with
         :obj:`hidden_channels` hidden channels.
+
+        Args:
+            hidden_channels (int): The model's hidden channels.
         """
         return hidden_channels
 

@@ -65,7 +65,11 @@ class TransEScorer(Scorer):
 
     def normalize_entities(self, x: Tensor) -> Tensor:
         r"""The :math:`L_p` normalization that :meth:`forward` applies to
-        every head and tail representation (row-wise)."""
+        every head and tail representation (row-wise).
+
+        Args:
+            x (torch.Tensor): Entity representations :obj:`[..., D]`.
+        """
         return self._normalize(x)
 
     def score_sampled(self, head: Tensor, rel: Tensor, tail: Tensor,
@@ -75,7 +79,19 @@ class TransEScorer(Scorer):
         that replace the head (where :obj:`cand_is_head`) or the tail with
         the candidates :obj:`cand` :obj:`[B, k, D]`.
         With :obj:`normalized=True`, :obj:`head`, :obj:`tail` and
-        :obj:`cand` have passed :meth:`normalize_entities` already."""
+        :obj:`cand` have passed :meth:`normalize_entities` already.
+
+        Args:
+            head (torch.Tensor): Head representations :obj:`[B, D]`.
+            rel (torch.Tensor): Relation representations :obj:`[B, D_r]`.
+            tail (torch.Tensor): Tail representations :obj:`[B, D]`.
+            cand (torch.Tensor): Candidate entities :obj:`[B, k, D]`.
+            cand_is_head (torch.Tensor): Boolean mask broadcastable to
+                :obj:`[B, k]`: whether a candidate replaces the head
+                (otherwise the tail).
+            normalized (bool, optional): If set to :obj:`True`, the inputs
+                are taken as normalized already. (default: :obj:`False`)
+        """
         # ||h + r - c|| for tail candidates, ||c + r - t|| = ||c - (t - r)||
         # for head candidates:
         if not normalized:

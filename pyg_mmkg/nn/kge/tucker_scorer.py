@@ -90,6 +90,10 @@ class TuckERScorer(Scorer):
         r"""Returns the query vector
         :math:`\mathrm{BN}_1(\mathrm{BN}_0(\mathbf{e}_h)
         (\mathcal{W} \times_1 \mathbf{e}_r))` of shape :obj:`[B, d_e]`.
+
+        Args:
+            head (torch.Tensor): Head representations :obj:`[B, d_e]`.
+            rel (torch.Tensor): Relation representations :obj:`[B, d_r]`.
         """
         x = self.input_dropout(self.bn0(head))
         mat = self.hidden_dropout1(self._relation_matrix(rel))
