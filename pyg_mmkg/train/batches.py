@@ -46,6 +46,12 @@ class TrainBatch:
     targets: Optional[Tensor] = None
 
     def to(self, device: torch.device) -> 'TrainBatch':
+        r"""Moves every tensor of the batch to :obj:`device` (in place,
+        non-blocking) and returns the batch.
+
+        Args:
+            device (torch.device): The target device.
+        """
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, Tensor):

@@ -338,7 +338,14 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: Dict[str, Any], **overrides) -> 'TrainConfig':
         r"""Builds a config from a dictionary; unknown keys raise an error
-        listing the valid ones."""
+        listing the valid ones.
+
+        Args:
+            values (Dict[str, Any]): The fields (dashes in keys are read as
+                underscores).
+            **overrides: Fields that replace those of :obj:`values`
+                (:obj:`None` values are ignored).
+        """
         values = {k.replace('-', '_'): v for k, v in values.items()}
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = sorted(set(values) - set(cls.field_names()))
@@ -351,7 +358,13 @@ class TrainConfig:
     def from_file(cls, path: Union[str, os.PathLike],
                   **overrides) -> 'TrainConfig':
         r"""Reads a :obj:`.json` or :obj:`.yaml`/:obj:`.yml` file (YAML
-        needs :obj:`pyyaml`). Non-:obj:`None` :obj:`overrides` win."""
+        needs :obj:`pyyaml`). Non-:obj:`None` :obj:`overrides` win.
+
+        Args:
+            path (str or os.PathLike): The config file.
+            **overrides: Fields that replace those of the file
+                (:obj:`None` values are ignored).
+        """
         path = os.fspath(path)
         with open(path) as f:
             text = f.read()
@@ -369,7 +382,11 @@ class TrainConfig:
         return cls.from_dict(values, **overrides)
 
     def save(self, path: Union[str, os.PathLike]) -> None:
-        r"""Writes the config as JSON (atomically)."""
+        r"""Writes the config as JSON (atomically).
+
+        Args:
+            path (str or os.PathLike): The output file.
+        """
         from pyg_mmkg.train.checkpoint import atomic_write_text
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + '\n')
 
@@ -399,7 +416,13 @@ class TrainConfig:
         (the recipe's first, explicit ones win); :obj:`scheduler_kwargs`
         follow the recipe only while :obj:`scheduler` does; the loss and
         negative-sampling fields (:obj:`REGIME_FIELDS`) only while the
-        regime is the recipe's. Fields in :obj:`skip` are left alone."""
+        regime is the recipe's. Fields in :obj:`skip` are left alone.
+
+        Args:
+            recipe (Recipe or dict): The recipe, or its config fields.
+            skip (Sequence[str], optional): Fields the recipe must not set.
+                (default: :obj:`()`)
+        """
         values = dict(getattr(recipe, 'config', recipe))
         explicit = self.explicit_fields
         changes = {}

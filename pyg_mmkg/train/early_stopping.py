@@ -29,7 +29,13 @@ class EarlyStopping:
 
     def step(self, value: float, epoch: int) -> bool:
         r"""Records the validation :obj:`value` of :obj:`epoch`; returns
-        :obj:`True` if it is a new best."""
+        :obj:`True` if it is a new best (better by more than
+        :obj:`min_delta`; NaN never is).
+
+        Args:
+            value (float): The validation metric (higher is better).
+            epoch (int): The epoch it was measured after.
+        """
         value = float(value)
         if math.isnan(value):
             improved = False
@@ -51,6 +57,11 @@ class EarlyStopping:
                     num_bad=self.num_bad, should_stop=self.should_stop)
 
     def load_state_dict(self, state: Dict[str, Any]) -> None:
+        r"""Restores the state saved by :meth:`state_dict`.
+
+        Args:
+            state (Dict[str, Any]): The saved state.
+        """
         self.best_value = float(state['best_value'])
         self.best_epoch = state['best_epoch']
         self.num_bad = int(state['num_bad'])

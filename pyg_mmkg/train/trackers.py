@@ -36,16 +36,29 @@ class Tracker:
     r"""The tracker interface: a run logs its parameters once and a
     dictionary of scalars per step (epoch)."""
     def log_params(self, params: Dict[str, Any]) -> None:
-        r"""Logs the run's (hyper-)parameters."""
+        r"""Logs the run's (hyper-)parameters.
+
+        Args:
+            params (Dict[str, Any]): The parameters.
+        """
 
     def log_metrics(self, metrics: Dict[str, Any], step: int) -> None:
         r"""Logs scalar :obj:`metrics` (nested dictionaries are flattened
-        with :obj:`'/'`) at :obj:`step`."""
+        with :obj:`'/'`) at :obj:`step`.
+
+        Args:
+            metrics (Dict[str, Any]): The (possibly nested) scalars.
+            step (int): The step (epoch).
+        """
         raise NotImplementedError
 
     def truncate(self, step: int) -> None:
         r"""Drops records logged after :obj:`step` (called when a run
-        resumes from the checkpoint of epoch :obj:`step`)."""
+        resumes from the checkpoint of epoch :obj:`step`).
+
+        Args:
+            step (int): The last step to keep.
+        """
 
     def close(self) -> None:
         r"""Flushes and releases resources."""

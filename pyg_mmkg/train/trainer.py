@@ -202,7 +202,16 @@ class Trainer(CheckpointMixin):
                     **kwargs) -> 'Trainer':
         r"""Seeds, loads the dataset (if :obj:`data` is not given), drops
         the features of modalities not in :obj:`config.modalities` and
-        builds the model named in :obj:`config`."""
+        builds the model named in :obj:`config` (after applying the model's
+        published recipe to the fields not set explicitly).
+
+        Args:
+            config (TrainConfig): The run configuration.
+            data (torch_geometric.data.HeteroData, optional): The dataset;
+                loaded from :obj:`config.dataset` and :obj:`config.root` if
+                not given. (default: :obj:`None`)
+            **kwargs: Further arguments of the :class:`Trainer` constructor.
+        """
         from pyg_mmkg.train.run import (build_model, load_data,
                                         select_modalities)
         config, _ = apply_recipe(config, config.model)
@@ -246,7 +255,11 @@ class Trainer(CheckpointMixin):
 
     def training_step(self, batch) -> torch.Tensor:
         r"""One optimisation step on :obj:`batch`; returns the (detached)
-        loss without synchronising with the device."""
+        loss without synchronising with the device.
+
+        Args:
+            batch (TrainBatch): The training batch, on the trainer's device.
+        """
         self.optimizer.zero_grad(set_to_none=True)
         with self._autocast():
             loss = self._compute_loss(batch)
@@ -306,7 +319,17 @@ class Trainer(CheckpointMixin):
                  **kwargs) -> Dict[str, Any]:
         r"""Filtered link-prediction evaluation of the current model on
         :obj:`split`; :obj:`kwargs` go to
-        :func:`pyg_mmkg.evaluation.evaluate`."""
+        :func:`pyg_mmkg.evaluation.evaluate`.
+
+        Args:
+            split (str, optional): :obj:`"train"`, :obj:`"val"` (filtered
+                with :attr:`val_filter_index`) or :obj:`"test"` (filtered
+                with all known triples, or the given :obj:`filter_index`).
+                (default: :obj:`"val"`)
+            **kwargs: Further arguments of
+                :func:`~pyg_mmkg.evaluation.evaluate` (the batch size
+                defaults to :obj:`config.eval_batch_size`).
+        """
         from pyg_mmkg.evaluation import evaluate
         h, r, t = (x.to(self.device) for x in self.split_triples[split])
         kwargs.setdefault('batch_size', self.config.eval_batch_size)
@@ -326,6 +349,11 @@ class Trainer(CheckpointMixin):
         :data:`~pyg_mmkg.utils.threads.SMALL_GRAPH_ENTITIES` entities train
         with one thread unless the number was chosen (see
         :mod:`pyg_mmkg.utils.threads`).
+
+        Args:
+            resume (bool, optional): If set to :obj:`True`, training resumes
+                from the last checkpoint of :obj:`run_dir`.
+                (default: :obj:`False`)
 
         Returns:
             The results (also written to :obj:`results.json`).

@@ -35,7 +35,13 @@ class RelationalEncoder(torch.nn.Module):
         r"""Returns :obj:`(edge_index, edge_type, num_relations)` of the
         training graph of :obj:`data` (with inverse edges of type
         :math:`r + R` if :obj:`add_inverse=True`, in which case
-        :obj:`num_relations` is :math:`2R`)."""
+        :obj:`num_relations` is :math:`2R`).
+
+        Args:
+            data (torch_geometric.data.HeteroData): The knowledge graph.
+            add_inverse (bool, optional): If set to :obj:`True`, inverse
+                edges are added. (default: :obj:`True`)
+        """
         from pyg_mmkg.data import train_graph  # Lazy: owned by `data`.
         edge_index, edge_type = train_graph(data, add_inverse=add_inverse)
         num_relations = int(data['relation'].num_nodes)
@@ -49,7 +55,16 @@ class RelationalEncoder(torch.nn.Module):
         r"""Creates the encoder for the training graph of :obj:`data` and
         stores that graph (see :meth:`set_graph`). Positional and keyword
         arguments are passed to the constructor, with :obj:`num_relations`
-        taken from :obj:`data`."""
+        taken from :obj:`data`.
+
+        Args:
+            data (torch_geometric.data.HeteroData): The knowledge graph.
+            *args: Positional arguments of the constructor.
+            add_inverse (bool, optional): If set to :obj:`True`, the graph
+                has inverse edges of type :math:`r + R` (and the encoder
+                :math:`2R` edge types). (default: :obj:`True`)
+            **kwargs: Keyword arguments of the constructor.
+        """
         edge_index, edge_type, num_relations = cls.train_graph(
             data, add_inverse=add_inverse)
         encoder = cls(*args, num_relations=num_relations, **kwargs)
@@ -59,7 +74,13 @@ class RelationalEncoder(torch.nn.Module):
     def set_graph(self, edge_index: Tensor,
                   edge_type: Tensor) -> 'RelationalEncoder':
         r"""Stores the message passing graph used when :meth:`forward` is
-        called without one."""
+        called without one, and returns the encoder.
+
+        Args:
+            edge_index (torch.Tensor): The graph :obj:`[2, E]`.
+            edge_type (torch.Tensor): The edge types :obj:`[E]`, below the
+                encoder's :obj:`num_relations`.
+        """
         if edge_index.size(1) != edge_type.numel():
             raise ValueError("'edge_index' and 'edge_type' hold different "
                              "numbers of edges")
@@ -107,6 +128,20 @@ class RelationalEncoder(torch.nn.Module):
 
     def encode(self, x: Tensor, edge_index: Tensor, edge_type: Tensor,
                rel: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+        r"""Refines the representations on the given graph (what
+        :meth:`forward` calls once it has resolved the graph); subclasses
+        implement it.
+
+        Args:
+            x (torch.Tensor): Entity representations :obj:`[N, D]`.
+            edge_index (torch.Tensor): The graph :obj:`[2, E]`.
+            edge_type (torch.Tensor): The edge types :obj:`[E]`.
+            rel (torch.Tensor, optional): Relation representations, one row
+                per edge type, or :obj:`None`.
+
+        Returns:
+            A tuple :obj:`(x, rel)`, as :meth:`forward`.
+        """
         raise NotImplementedError
 
     def _build_stack(self, in_channels: int, hidden_channels: int,

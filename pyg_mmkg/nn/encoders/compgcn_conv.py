@@ -184,6 +184,20 @@ class CompGCNConv(MessagePassing):
 
     def message(self, x_j: Tensor, rel: Tensor, edge_type: Tensor,
                 inverse: Tensor, norm: Tensor) -> Tensor:
+        r"""The message of each edge: the composition of the source
+        entity with the edge's relation, transformed by :obj:`lin_orig`
+        (original edges) or :obj:`lin_inv` (inverse edges), times the edge's
+        normalization.
+
+        Args:
+            x_j (torch.Tensor): Source entity representations :obj:`[E, D]`.
+            rel (torch.Tensor): Relation representations, one row per edge
+                type.
+            edge_type (torch.Tensor): The edge types :obj:`[E]`.
+            inverse (torch.Tensor): Boolean :obj:`[E]`, :obj:`True` for
+                inverse edges.
+            norm (torch.Tensor): The normalization of each edge :obj:`[E]`.
+        """
         phi = compose(x_j, rel[edge_type], self.comp)
         out = phi.new_empty(phi.size(0), self.out_channels)
         out[~inverse] = self.lin_orig(phi[~inverse])
