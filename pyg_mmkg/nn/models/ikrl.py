@@ -218,7 +218,16 @@ class IKRL(MultimodalKGEModel):
         r"""Builds the model for :obj:`data` with its image features
         :obj:`x_image` [N, K, D] (valid slots: :obj:`image_mask` and
         :obj:`has_image`) as frozen buffers, and its training triples for
-        filtering relation-corrupted negatives."""
+        filtering relation-corrupted negatives.
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size :math:`d`.
+                (default: :obj:`50`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "image")`)
+            **kwargs (optional): Further arguments of :class:`IKRL`.
+        """
         from pyg_mmkg.data import num_entities, num_relations, triples
         from pyg_mmkg.nn.models.base import normalize_modalities
         store = data['entity']
@@ -262,7 +271,11 @@ class IKRL(MultimodalKGEModel):
 
     def image_embedding(self, ent_s: Tensor) -> Tensor:
         r"""The image-based embeddings :math:`\mathbf{e}_I` [N, d] for
-        structural embeddings :obj:`ent_s` [N, d]."""
+        structural embeddings :obj:`ent_s` [N, d].
+
+        Args:
+            ent_s (torch.Tensor): The structural embeddings :obj:`[N, d]`.
+        """
         if 'image' not in self.feature_modalities:
             return ent_s
         x, has = self.feature('image')  # [N, K, D], [N]
@@ -329,7 +342,15 @@ class IKRL(MultimodalKGEModel):
                           tail_index: Tensor, max_tries: int = 100) -> Tensor:
         r"""One random relation per triple such that the corrupted triple
         is not a training triple (resampled as in :obj:`Train.cpp`; after
-        :obj:`max_tries` rounds, any relation other than the positive's)."""
+        :obj:`max_tries` rounds, any relation other than the positive's).
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+            max_tries (int, optional): The number of resampling rounds.
+                (default: :obj:`100`)
+        """
         R, N = self.num_relations, self.num_nodes
         out = torch.randint(0, R, rel_type.shape, device=rel_type.device)
         keys = self.train_keys
@@ -349,7 +370,13 @@ class IKRL(MultimodalKGEModel):
     def training_loss(self, batch: Any, encoded: Encoded) -> Optional[Tensor]:
         r"""The official objective of an sLCWA batch (see the class
         description), summed over the batch; :obj:`None` for 1-N
-        batches."""
+        batches.
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor)): The output of
+                :meth:`encode`.
+        """
         if batch.regime != 'slcwa':
             return None
         ent, rel = encoded
@@ -381,7 +408,13 @@ class IKRL(MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
         r"""The official objective with one (unfiltered) corrupted triple
-        per positive from :meth:`random_sample`, for PyG's loops."""
+        per positive from :meth:`random_sample`, for PyG's loops.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+        """
         from pyg_mmkg.train.batches import TrainBatch
         nh, _, nt = self.random_sample(head_index, rel_type, tail_index)
         batch = TrainBatch('slcwa', head_index, rel_type, tail_index,

@@ -227,7 +227,16 @@ class LiteralE(MultimodalKGEModel):
                   **kwargs: Any) -> 'LiteralE':
         r"""Builds the model for :obj:`data` with its numeric literals
         (:obj:`x_numeric` [N, L], :obj:`numeric_mask` [N, L]) and/or text
-        literal vectors (:obj:`x_text`) as frozen buffers."""
+        literal vectors (:obj:`x_text`) as frozen buffers.
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size :math:`d`.
+                (default: :obj:`200`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "numeric")`)
+            **kwargs (optional): Further arguments of :class:`LiteralE`.
+        """
         from pyg_mmkg.data import num_entities, num_relations
         store = data['entity']
         if 'numeric_mask' in store and 'numeric_mask' not in kwargs:
@@ -301,7 +310,13 @@ class LiteralE(MultimodalKGEModel):
         (KvsAll targets as given, label smoothing already applied by the
         loader; 1vsAll answers one-hot; softmax cross-entropy with
         :obj:`objective="ce"`), or the binary cross-entropy of the
-        positives and negatives of an sLCWA batch."""
+        positives and negatives of an sLCWA batch.
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor)): The output of
+                :meth:`encode`.
+        """
         from pyg_mmkg.train.losses import (bce_loss, one_to_n_bce_loss,
                                            one_to_n_ce_loss)
         from pyg_mmkg.train.objectives import lcwa_scores, slcwa_scores
@@ -320,7 +335,13 @@ class LiteralE(MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
         r"""Binary cross-entropy with one random negative per positive
-        (drawn by :meth:`random_sample`), for PyG's training loops."""
+        (drawn by :meth:`random_sample`), for PyG's training loops.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+        """
         return self._binary_cross_entropy_loss(head_index, rel_type,
                                                tail_index)
 

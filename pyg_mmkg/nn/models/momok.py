@@ -232,7 +232,16 @@ class MoMoK(_ExID, MultimodalKGEModel):
                   modalities: Sequence[str] = ('structure', 'text', 'image'),
                   **kwargs: Any) -> 'MoMoK':
         r"""Builds the model for :obj:`data` with the entity features of
-        :obj:`modalities` (images averaged over their slots)."""
+        :obj:`modalities` (images averaged over their slots).
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size :math:`d`.
+                (default: :obj:`256`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "text", "image")`)
+            **kwargs (optional): Further arguments of :class:`MoMoK`.
+        """
         from pyg_mmkg.data import num_entities, num_relations
         return cls(num_entities(data), num_relations(data), hidden_channels,
                    modalities=modalities,
@@ -334,7 +343,14 @@ class MoMoK(_ExID, MultimodalKGEModel):
     def branch_score_tails(self, head_index: Tensor, rel_type: Tensor,
                            encoded: Optional[Encoded] = None) -> Tensor:
         r"""The logits :obj:`[num_branches, B, N]` of every branch
-        (:attr:`branches`)."""
+        (:attr:`branches`).
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            encoded ((torch.Tensor, torch.Tensor), optional): The output of
+                :meth:`encode` (computed if not given). (default: :obj:`None`)
+        """
         queries, ent, _ = self._queries(head_index, rel_type, encoded)
         return torch.stack([q @ e.t() for q, e in zip(queries, ent)])
 
@@ -374,7 +390,13 @@ class MoMoK(_ExID, MultimodalKGEModel):
         r"""The published loss of a trainer batch: per-branch binary
         cross-entropy over all entities (KvsAll targets, or one-hot answers
         of 1vsAll and sLCWA batches; sLCWA negatives are not used) plus
-        :math:`\mu` times the CLUB bound, after one estimator step."""
+        :math:`\mu` times the CLUB bound, after one estimator step.
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor)): The output of
+                :meth:`encode`.
+        """
         if batch.regime == 'slcwa':
             return self.loss(batch.head_index, batch.rel_type,
                              batch.tail_index, encoded)
@@ -387,7 +409,15 @@ class MoMoK(_ExID, MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor, tail_index: Tensor,
              encoded: Optional[Encoded] = None) -> Tensor:
         r"""The published loss on the given triples, queried at the tail
-        and (reciprocally) at the head, for PyG-style loops."""
+        and (reciprocally) at the head, for PyG-style loops.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+            encoded ((torch.Tensor, torch.Tensor), optional): The output of
+                :meth:`encode` (computed if not given). (default: :obj:`None`)
+        """
         R = self.num_relations
         h = torch.cat([head_index, tail_index])
         r = torch.cat([rel_type, rel_type + R])

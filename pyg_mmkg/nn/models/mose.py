@@ -172,7 +172,22 @@ class MoSE(MultimodalKGEModel):
         r"""Builds the model for the knowledge graph :obj:`data`, taking
         the entity features of :obj:`modalities` as frozen buffers;
         :obj:`encoder` may be :obj:`"rgcn"`, :obj:`"compgcn"` or a module
-        (run over the training graph only)."""
+        (run over the training graph only).
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size :math:`d`.
+                (default: :obj:`64`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "text", "image")`)
+            encoder (str or torch.nn.Module, optional): :obj:`"rgcn"`,
+                :obj:`"compgcn"` or a module refining the representations
+                over the training graph (with :obj:`2 * hidden_channels`
+                channels). (default: :obj:`None`)
+            encoder_kwargs (Dict[str, Any], optional): Arguments of the
+                encoder built from a name. (default: :obj:`None`)
+            **kwargs (optional): Further arguments of :class:`MoSE`.
+        """
         from pyg_mmkg.data import num_entities, num_relations
         encoder = build_encoder(encoder, data, 2 * hidden_channels,
                                 **(encoder_kwargs or {}))
@@ -201,6 +216,12 @@ class MoSE(MultimodalKGEModel):
         return (ENSEMBLES + self.branches)[int(self.ensemble_code)]
 
     def set_ensemble(self, ensemble: str) -> 'MoSE':
+        r"""Sets :attr:`ensemble` and returns the model.
+
+        Args:
+            ensemble (str): :obj:`"average"`, :obj:`"boosting"`,
+                :obj:`"meta"` or the name of one branch.
+        """
         names = ENSEMBLES + self.branches
         if ensemble not in names:
             raise ValueError(f"Unknown ensemble '{ensemble}' (choose from "
@@ -235,14 +256,29 @@ class MoSE(MultimodalKGEModel):
     def branch_forward(self, head_index: Tensor, rel_type: Tensor,
                        tail_index: Tensor,
                        encoded: Optional[Encoded] = None) -> Tensor:
-        r"""Returns the scores :obj:`[B, M]` of each branch."""
+        r"""Returns the scores :obj:`[B, M]` of each branch.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+            encoded ((torch.Tensor, torch.Tensor), optional): The output of
+                :meth:`encode` (computed if not given). (default: :obj:`None`)
+        """
         ent, rel = self.encode() if encoded is None else encoded
         ent, rel = self._split(ent), self._split(rel)
         return self.scorer(ent[head_index], rel[rel_type], ent[tail_index])
 
     def branch_score_tails(self, head_index: Tensor, rel_type: Tensor,
                            encoded: Optional[Encoded] = None) -> Tensor:
-        r"""Returns the scores :obj:`[B, M, N]` of all tails per branch."""
+        r"""Returns the scores :obj:`[B, M, N]` of all tails per branch.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            encoded ((torch.Tensor, torch.Tensor), optional): The output of
+                :meth:`encode` (computed if not given). (default: :obj:`None`)
+        """
         ent, rel = self.encode() if encoded is None else encoded
         ent, rel = self._split(ent), self._split(rel)
         head, rel = ent[head_index], rel[rel_type]
@@ -253,7 +289,14 @@ class MoSE(MultimodalKGEModel):
 
     def branch_score_heads(self, rel_type: Tensor, tail_index: Tensor,
                            encoded: Optional[Encoded] = None) -> Tensor:
-        r"""Returns the scores :obj:`[B, M, N]` of all heads per branch."""
+        r"""Returns the scores :obj:`[B, M, N]` of all heads per branch.
+
+        Args:
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+            encoded ((torch.Tensor, torch.Tensor), optional): The output of
+                :meth:`encode` (computed if not given). (default: :obj:`None`)
+        """
         if self.reciprocal:
             return self.branch_score_tails(tail_index,
                                            rel_type + self.num_relations,
@@ -268,7 +311,14 @@ class MoSE(MultimodalKGEModel):
 
     def combine(self, scores: Tensor, rel_type: Tensor) -> Tensor:
         r"""Combines branch scores :obj:`[B, M]` or :obj:`[B, M, N]` of
-        queries with relations :obj:`rel_type` by :attr:`ensemble`."""
+        queries with relations :obj:`rel_type` by :attr:`ensemble`.
+
+        Args:
+            scores (torch.Tensor): The branch scores :obj:`[B, M]` or
+                :obj:`[B, M, N]`.
+            rel_type (torch.Tensor): The query relations :obj:`[B]`
+                (indexing the per-relation weights of :obj:`"boosting"`).
+        """
         name = self.ensemble
         if name in self.branches:
             return scores[:, self.branches.index(name)]
@@ -308,7 +358,13 @@ class MoSE(MultimodalKGEModel):
         cross-entropy over all entities (targets: the answer of 1vsAll
         batches or the normalised multi-hot KvsAll targets) plus N3 on the
         moduli of the head, relation (and tail) representations. Returns
-        :obj:`None` for sLCWA batches (the trainer's loss is used then)."""
+        :obj:`None` for sLCWA batches (the trainer's loss is used then).
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor)): The output of
+                :meth:`encode`.
+        """
         from pyg_mmkg.train.losses import one_to_n_ce_loss
         if batch.regime == 'slcwa':
             return None
@@ -331,7 +387,13 @@ class MoSE(MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
         r"""The published objective on positive triples (tail queries, and
-        reciprocal head queries if :obj:`reciprocal=True`)."""
+        reciprocal head queries if :obj:`reciprocal=True`).
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+        """
         from pyg_mmkg.train.batches import TrainBatch
         h, r, t = head_index, rel_type, tail_index
         if self.reciprocal:
@@ -404,7 +466,12 @@ class MoSE(MultimodalKGEModel):
     def on_fit_end(self, trainer: Any) -> None:
         r"""Called by the :class:`~pyg_mmkg.train.Trainer` on the
         validation-selected model. With :obj:`ensemble="auto"`, runs
-        :meth:`select_ensemble` on the validation triples (never test)."""
+        :meth:`select_ensemble` on the validation triples (never test).
+
+        Args:
+            trainer (Trainer): The trainer (its validation triples and
+                :attr:`~pyg_mmkg.train.Trainer.val_filter_index` are used).
+        """
         if not self.auto_ensemble or len(self.branches) < 2:
             return
         h, r, t = trainer.split_triples['val']
@@ -422,7 +489,21 @@ class MoSE(MultimodalKGEModel):
         of AI / BI / MI with the best filtered MRR on the held-out triples,
         which none of them was fitted on (ties go to the simpler ensemble,
         in the order AI, BI, MI). The held-out MRR of each is kept in
-        :obj:`ensemble_validation`; returns the chosen ensemble."""
+        :obj:`ensemble_validation`; returns the chosen ensemble.
+
+        Args:
+            head_index (torch.Tensor): The head indices of the validation
+                triples.
+            rel_type (torch.Tensor): Their relation types.
+            tail_index (torch.Tensor): Their tail indices.
+            filter_index (FilterIndex, optional): The filter of the
+                rankings (fitting and held-out). (default: :obj:`None`)
+            holdout (float, optional): The held-out fraction.
+                (default: :obj:`0.2`)
+            seed (int, optional): The seed of the split (also passed to
+                :meth:`fit_ensemble`). (default: :obj:`0`)
+            **kwargs (optional): Further arguments of :meth:`fit_ensemble`.
+        """
         return select_ensemble(self, head_index, rel_type, tail_index,
                                filter_index, holdout, seed, **kwargs)
 

@@ -208,7 +208,16 @@ class RSME(MultimodalKGEModel):
                   **kwargs: Any) -> 'RSME':
         r"""Builds the model for :obj:`data` with one image feature per
         entity (:func:`first_image`) and :math:`\mathrm{MRP}(r)` computed
-        from the **training** triples only."""
+        from the **training** triples only.
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size :math:`d`.
+                (default: :obj:`1000`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "image")`)
+            **kwargs (optional): Further arguments of :class:`RSME`.
+        """
         from pyg_mmkg.data import num_entities, num_relations, triples
         features = {}
         if 'image' in modalities and 'x_image' in data['entity']:

@@ -159,7 +159,16 @@ class TransAE(MultimodalKGEModel):
                   **kwargs: Any) -> 'TransAE':
         r"""Builds the model for :obj:`data` with its text and image
         features (images averaged over an entity's valid slots) as frozen
-        buffers."""
+        buffers.
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size :math:`d`.
+                (default: :obj:`50`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("text", "image")`)
+            **kwargs (optional): Further arguments of :class:`TransAE`.
+        """
         from pyg_mmkg.data import num_entities, num_relations
         return cls(num_entities(data), num_relations(data), hidden_channels,
                    modalities=modalities,
@@ -194,7 +203,12 @@ class TransAE(MultimodalKGEModel):
     def inputs(self, index: Optional[Tensor] = None
                ) -> Dict[str, Tuple[Tensor, Tensor]]:
         r"""Per modality the (masked, ablated) inputs and masks of the
-        entities :obj:`index` (default: all)."""
+        entities :obj:`index` (default: all).
+
+        Args:
+            index (torch.Tensor, optional): The entity indices.
+                (default: :obj:`None`, all entities)
+        """
         out = {}
         for m in self.feature_modalities:
             x, mask = self.feature(m)
@@ -207,7 +221,12 @@ class TransAE(MultimodalKGEModel):
                    ) -> Tuple[Tensor, Tensor]:
         r"""Returns the codes :obj:`[B, d]` of the entities :obj:`index`
         (default: all) and their reconstruction loss: per modality the mean
-        squared error over the entities that have it."""
+        squared error over the entities that have it.
+
+        Args:
+            index (torch.Tensor, optional): The entity indices.
+                (default: :obj:`None`, all entities)
+        """
         inputs = self.inputs(index)
         hidden = [self.encoders[m](x) for m, (x, _) in inputs.items()]
         code = self.joint(torch.cat(hidden, dim=-1))
@@ -250,7 +269,13 @@ class TransAE(MultimodalKGEModel):
         positives against their negatives, plus the reconstruction losses of
         the positives' heads, tails and of the negatives' heads and tails
         (as :obj:`TransE.forward` of the reference sums them); :obj:`None`
-        for 1-N batches."""
+        for 1-N batches.
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor), optional): Unused (the codes
+                are computed per batch entity). (default: :obj:`None`)
+        """
         if batch.regime != 'slcwa':
             return None
         B, k = batch.neg_head.shape
@@ -273,7 +298,13 @@ class TransAE(MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
         r"""The reference loss with one corrupted head or tail per positive
-        (:meth:`random_sample`), for PyG's loops."""
+        (:meth:`random_sample`), for PyG's loops.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+        """
         from pyg_mmkg.train.batches import TrainBatch
         nh, _, nt = self.random_sample(head_index, rel_type, tail_index)
         return self.training_loss(

@@ -226,7 +226,25 @@ class VISTA(MultimodalKGEModel):
         :obj:`data['relation']` (:obj:`x_text`/:obj:`has_text`,
         :obj:`x_image`/:obj:`image_mask`, the first :obj:`num_images` image
         slots). :obj:`preset` (*e.g.* :obj:`"VTKG-I"`) applies the official
-        settings of that dataset, which :obj:`kwargs` override."""
+        settings of that dataset, which :obj:`kwargs` override.
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The hidden size.
+                (default: :obj:`256`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "text", "image")`)
+            preset (str, optional): The name of an official dataset preset.
+                (default: :obj:`None`)
+            num_images (int, optional): The number of image slots read per
+                entity (a preset may set it). (default: :obj:`5`)
+            encoder (str or torch.nn.Module, optional): :obj:`"rgcn"`,
+                :obj:`"compgcn"` or a module refining the representations
+                over the training graph. (default: :obj:`None`)
+            encoder_kwargs (Dict[str, Any], optional): Arguments of the
+                encoder built from a name. (default: :obj:`None`)
+            **kwargs (optional): Further arguments of :class:`VISTA`.
+        """
         from pyg_mmkg.data import num_entities, num_relations
         from pyg_mmkg.nn.models.base import normalize_modalities
         args = dict(PRESETS[preset]) if preset is not None else {}
@@ -401,7 +419,13 @@ class VISTA(MultimodalKGEModel):
         batch of the trainer: 1vsAll queries (both directions, with
         :obj:`reciprocal=True`), KvsAll queries (targets normalised to a
         distribution), or the positives of an sLCWA batch (each masked at
-        the tail and at the head; negatives are not used)."""
+        the tail and at the head; negatives are not used).
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor)): The output of
+                :meth:`encode`.
+        """
         if batch.regime == 'slcwa':
             return self.loss(batch.head_index, batch.rel_type,
                              batch.tail_index, encoded)
@@ -416,7 +440,15 @@ class VISTA(MultimodalKGEModel):
              encoded: Optional[Encoded] = None) -> Tensor:
         r"""The published softmax cross-entropy over all entities with the
         tail and the head of every triple masked once (for PyG-style
-        loops)."""
+        loops).
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+            encoded ((torch.Tensor, torch.Tensor), optional): The output of
+                :meth:`encode` (computed if not given). (default: :obj:`None`)
+        """
         encoded = self.encode() if encoded is None else encoded
         tail = self.score_tails(head_index, rel_type, encoded)
         head = self.score_heads(rel_type, tail_index, encoded)

@@ -245,6 +245,22 @@ class VLKGE(MultimodalKGEModel):
         Without :obj:`hidden_channels`, the rank is the size of the first
         feature modality present (as the official code, where it is the
         CLIP feature size: no projection), or 64 without features.
+
+        Args:
+            data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
+            hidden_channels (int, optional): The rank. (default: :obj:`None`)
+            modalities (Sequence[str], optional): The modalities.
+                (default: :obj:`("structure", "text", "image")`)
+            inductive (bool, optional): If set to :obj:`True`, entities
+                absent from the training triples are scored from their
+                features only. (default: :obj:`False`)
+            encoder (str or torch.nn.Module, optional): :obj:`"rgcn"`,
+                :obj:`"compgcn"` or a module refining the representations
+                over the training graph. (default: :obj:`None`)
+            encoder_kwargs (Dict[str, Any], optional): Arguments of the
+                encoder built from a name. (default: :obj:`None`)
+            **kwargs (optional): Further arguments of :class:`VLKGE`
+                (:obj:`scorer` and :obj:`scorer_kwargs` included).
         """
         from pyg_mmkg.data import num_entities, num_relations
         features = features_from_data(data, modalities)
@@ -317,7 +333,13 @@ class VLKGE(MultimodalKGEModel):
         r"""The published logistic loss :math:`\mathrm{mean}(\log(1 +
         \exp(-y s)))` over the positives and negatives of an sLCWA batch
         of the trainer; returns :obj:`None` for 1-N batches (the
-        trainer's configured 1-N loss is used then)."""
+        trainer's configured 1-N loss is used then).
+
+        Args:
+            batch (TrainBatch): The trainer batch.
+            encoded ((torch.Tensor, torch.Tensor)): The output of
+                :meth:`encode`.
+        """
         if batch.regime != 'slcwa':
             return None
         from pyg_mmkg.train.losses import softplus_loss
@@ -327,7 +349,13 @@ class VLKGE(MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
         r"""The logistic loss with one random negative per positive (drawn
-        by :meth:`random_sample`), for PyG's training loops."""
+        by :meth:`random_sample`), for PyG's training loops.
+
+        Args:
+            head_index (torch.Tensor): The head indices :obj:`[B]`.
+            rel_type (torch.Tensor): The relation types :obj:`[B]`.
+            tail_index (torch.Tensor): The tail indices :obj:`[B]`.
+        """
         from pyg_mmkg.train.losses import softplus_loss
         pos, neg = self._sampled_scores(head_index, rel_type, tail_index)
         return softplus_loss(pos, neg.view(-1, 1))
