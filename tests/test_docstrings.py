@@ -23,12 +23,22 @@ def test_public_methods_are_checked_and_docstrings_are_inherited():
         def stop(self, y):
             """Stops (no argument section)."""
 
+        def fit(self, epochs):
+            """Fits.
+
+            Args:
+                epochs (int): The number of epochs.
+            """
+
     class Child(Base):
         def run(self, x):  # no docstring: Sphinx inherits Base.run's
             return x
 
         def stop(self, y):  # inherits a docstring without Args
             return y
+
+        def fit(self, epochs):  # its own docstring replaces Base.fit's
+            """Fits differently."""
 
         def own(self, z):
             """Has its own docstring but no Args."""
@@ -53,5 +63,5 @@ def test_public_methods_are_checked_and_docstrings_are_inherited():
 
     prefix = f'{__name__}.{Child.__qualname__}.'
     assert sorted(_methods(Child)) == sorted(
-        prefix + name for name in ('stop', 'own', 'build'))
+        prefix + name for name in ('stop', 'fit', 'own', 'build'))
     assert _methods(Base) == [f'{__name__}.{Base.__qualname__}.stop']
