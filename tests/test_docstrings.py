@@ -61,6 +61,10 @@ def test_public_methods_are_checked_and_docstrings_are_inherited():
         def _private(self, q):
             return q
 
+    def generated(self, p):  # attached later (as PyG's MessagePassing does)
+        return p
+
+    Child.generated = generated
     prefix = f'{__name__}.{Child.__qualname__}.'
     assert sorted(_methods(Child)) == sorted(
         prefix + name for name in ('stop', 'fit', 'own', 'build'))

@@ -63,11 +63,17 @@ def _inherits_args(cls, name):
 
 
 def _methods(cls):
-    """Qualified names of public methods of ``cls`` lacking ``Args:``."""
+    """Qualified names of public methods of ``cls`` lacking ``Args:``.
+
+    Only functions written in the class body count: PyG's
+    ``MessagePassing`` attaches generated ``propagate``/``collect``
+    functions to the class when it is first instantiated.
+    """
     out = []
     for name, raw in vars(cls).items():
         fn = _function(raw)
-        if name.startswith('_') or fn is None or not _params(fn):
+        if (name.startswith('_') or fn is None or not _params(fn)
+                or fn.__qualname__ != f'{cls.__qualname__}.{name}'):
             continue
         if fn.__doc__ is None and _inherits_args(cls, name):
             continue
