@@ -165,9 +165,9 @@ class NegativeSampler:
             strategy (str, optional): The corruption strategy
                 (:obj:`"uniform"` or :obj:`"bernoulli"`).
                 (default: :obj:`"uniform"`)
-            filtered (bool, optional): If set to :obj:`True`, negatives that
-                are training triples are resampled (the filter is a
-                :class:`TripleSet` of the given triples).
+            filtered (bool, optional): If set to :obj:`True`, negatives are
+                drawn among the entities that do not form a training triple
+                (the filter is a :class:`TripleSet` of the given triples).
                 (default: :obj:`False`)
             num_relations (int, optional): The number of relations.
                 (default: :obj:`None`)
