@@ -220,7 +220,19 @@ class OTKGE(MultimodalKGEModel):
         weights the cross-entropy of each answer entity by
         :math:`0.1 + 0.9 f / \max f`, :math:`f` its number of occurrences
         (as head or tail) in the *training* triples (official
-        :obj:`-weight`)."""
+        :obj:`-weight`).
+
+        Args:
+            data (HeteroData): The graph (data contract).
+            hidden_channels (int, optional): The ComplEx rank.
+                (default: :obj:`500`)
+            modalities (Sequence[str], optional): The modalities fused;
+                absent features warn and are dropped.
+                (default: :obj:`('structure', 'image', 'text')`)
+            frequency_weight (bool, optional): Weight the cross-entropy by
+                training-triple frequency. (default: :obj:`False`)
+            **kwargs (optional): Arguments of :class:`OTKGE`.
+        """
         from pyg_mmkg.data import num_entities, num_relations, triples
         N = num_entities(data)
         if frequency_weight:
@@ -331,7 +343,13 @@ class OTKGE(MultimodalKGEModel):
         all entities (weighted per answer by :obj:`entity_weight` if set;
         KvsAll targets are normalised) plus N3 on the moduli of the fused
         head, the relation and (1vsAll) the fused tail. Returns
-        :obj:`None` for sLCWA batches (the trainer's loss is used then)."""
+        :obj:`None` for sLCWA batches (the trainer's loss is used then).
+
+        Args:
+            batch (TrainBatch): The training batch.
+            encoded (tuple): The output of :meth:`encode` (fused entity and
+                relation tables).
+        """
         import torch.nn.functional as F
         if batch.regime == 'slcwa':
             return None
@@ -355,7 +373,13 @@ class OTKGE(MultimodalKGEModel):
     def loss(self, head_index: Tensor, rel_type: Tensor,
              tail_index: Tensor) -> Tensor:
         r"""The published objective on positive triples (tail queries, and
-        reciprocal head queries if :obj:`reciprocal=True`)."""
+        reciprocal head queries if :obj:`reciprocal=True`).
+
+        Args:
+            head_index (torch.Tensor): Heads [B].
+            rel_type (torch.Tensor): Relations [B].
+            tail_index (torch.Tensor): Tails [B].
+        """
         from pyg_mmkg.train.batches import TrainBatch
         h, r, t = head_index, rel_type, tail_index
         if self.reciprocal:
