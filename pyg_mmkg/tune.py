@@ -172,6 +172,10 @@ def tune(space: Union[str, os.PathLike, Dict[str, Any]],
     base = TrainConfig.from_dict(dict(spec['base']))
     if data is None:
         data = load_data(base.dataset, base.root, base.modalities)
+    from pyg_mmkg.data import triples
+    if triples(data, 'val')[0].numel() == 0:
+        raise ValueError('tuning selects on validation triples, and the '
+                         'graph has none: give it a validation split')
     study_dir = Path(study_dir)
     study_dir.mkdir(parents=True, exist_ok=True)
     maximize = base.metric != 'mr'

@@ -160,6 +160,10 @@ def sniff_header(path: str, sep: Optional[str],
         raise ValueError(f"header must be 'auto', True or False, got "
                          f"{header!r}")
     if order is not None:
+        # Column-name words that the lists name as entities/relations
+        # are a real first triple (e.g. 'head relation tail').
+        if known is not None and set(first) <= known[0] | known[1]:
+            return False, None
         return True, order
     if known is not None and second is not None and len(first) == 3:
         names = known[0] | known[1]

@@ -164,6 +164,13 @@ def _rows(real: str, file_names: Optional[Sequence[str]],
         raise RawFormatError(real, None, f"{node_type}: {len(file_names)} "
                              f"names for {n_rows} feature rows")
     where = {n: i for i, n in enumerate(file_names)}
+    if len(where) != len(file_names):  # Which row a name means is unknown.
+        seen: set = set()
+        dup = next(n for n in file_names if n in seen or seen.add(n))
+        raise RawFormatError(real, None, f"{node_type} name {dup!r} has "
+                             f"several rows ({len(file_names) - len(where)} "
+                             f"repeated names): rows cannot be matched by "
+                             f"name")
     rows = torch.tensor([where.get(n, -1) for n in names], dtype=torch.long)
     found = int((rows >= 0).sum())
     if found == 0:
