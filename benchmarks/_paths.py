@@ -9,6 +9,49 @@ import os.path as osp
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+def main_checkout(repo: str = REPO) -> str:
+    r"""The root of the main checkout of :obj:`repo`: :obj:`repo` itself,
+    or, when :obj:`repo` is a linked ``git worktree`` (its ``.git`` is a
+    file ``gitdir: <main>/.git/worktrees/<name>``), the checkout that owns
+    the worktree.
+
+    Args:
+        repo (str, optional): A repository root. (default: this repository)
+    """
+    dot_git = osp.join(repo, '.git')
+    if not osp.isfile(dot_git):
+        return repo
+    with open(dot_git) as f:
+        line = f.read().strip()
+    if not line.startswith('gitdir:'):
+        return repo
+    gitdir = osp.join(repo, line[len('gitdir:'):].strip())
+    common = osp.join(gitdir, 'commondir')
+    if not osp.isfile(common):
+        return repo
+    with open(common) as f:
+        common_dir = osp.normpath(osp.join(gitdir, f.read().strip()))
+    return osp.dirname(common_dir)
+
+
+def shared_root(repo: str = REPO) -> str:
+    r"""The ``shared`` folder beside the repository: ``$PYG_MMKG_SHARED``
+    when set, else ``../shared`` beside :obj:`repo`, else (a linked git
+    worktree with no ``../shared`` of its own) ``../shared`` beside the
+    main checkout.
+
+    Args:
+        repo (str, optional): A repository root. (default: this repository)
+    """
+    if os.environ.get('PYG_MMKG_SHARED'):
+        return os.environ['PYG_MMKG_SHARED']
+    beside = osp.join(osp.dirname(repo), 'shared')
+    if osp.isdir(beside):
+        return beside
+    main = osp.join(osp.dirname(main_checkout(repo)), 'shared')
+    return main if osp.isdir(main) else beside
+
+
 def shared_data(name: str, given: str = None) -> str:
     r"""The folder of dataset :obj:`name` in the staged real data.
 
@@ -19,9 +62,7 @@ def shared_data(name: str, given: str = None) -> str:
     if given:
         path = given
     else:
-        shared = os.environ.get('PYG_MMKG_SHARED',
-                                osp.join(osp.dirname(REPO), 'shared'))
-        path = osp.join(shared, 'data', name)
+        path = osp.join(shared_root(), 'data', name)
     if not osp.isdir(path):
         raise SystemExit(
             f"error: data folder '{path}' not found. Put the staged data at "

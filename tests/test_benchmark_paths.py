@@ -45,3 +45,38 @@ def test_data_found_beside_the_repository(tmp_path, monkeypatch):
     import pytest
     with pytest.raises(SystemExit, match='--data'):
         _paths.shared_data('WN18RR')
+
+
+def _write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_shared_found_beside_the_main_checkout_of_a_worktree(tmp_path,
+                                                             monkeypatch):
+    # Layout of `git worktree add`: <wt>/.git is a file naming
+    # <main>/.git/worktrees/<name>, whose `commondir` points back to
+    # <main>/.git. The data sits at <main>/../shared, not <wt>/../shared.
+    import sys
+    sys.path.insert(0, str(BENCH))
+    try:
+        import _paths
+    finally:
+        sys.path.remove(str(BENCH))
+    monkeypatch.delenv('PYG_MMKG_SHARED', raising=False)
+    main = tmp_path / 'repos' / 'main'
+    (main / '.git' / 'worktrees' / 'wt1').mkdir(parents=True)
+    _write(main / '.git' / 'worktrees' / 'wt1' / 'commondir', '../..\n')
+    (tmp_path / 'repos' / 'shared' / 'data').mkdir(parents=True)
+    wt = tmp_path / 'wts' / 'wt1'
+    _write(wt / '.git',
+           f"gitdir: {main / '.git' / 'worktrees' / 'wt1'}\n")
+    assert _paths.main_checkout(str(wt)) == str(main)
+    assert _paths.main_checkout(str(main)) == str(main)
+    assert _paths.shared_root(str(wt)) == str(tmp_path / 'repos' / 'shared')
+    # A ../shared beside the worktree itself still wins.
+    (tmp_path / 'wts' / 'shared').mkdir()
+    assert _paths.shared_root(str(wt)) == str(tmp_path / 'wts' / 'shared')
+    # The methods scripts' default goes through the same lookup.
+    text = (BENCH / 'methods' / 'mkg_structure.py').read_text()
+    assert "SHARED = osp.join(shared_root(), 'data')" in text

@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
 import time
 
 import torch
@@ -28,7 +29,12 @@ from pyg_mmkg.nn.models import MoMoK
 from pyg_mmkg.train import TrainConfig, Trainer
 from pyg_mmkg.train.run import load_data
 
-SHARED = osp.join(osp.dirname(__file__), '..', '..', '..', 'shared', 'data')
+# ../shared/data beside the repository root (or beside the main checkout
+# when this is a git worktree); see benchmarks/_paths.py.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _paths import shared_root  # noqa: E402
+
+SHARED = osp.join(shared_root(), 'data')
 FILES = {
     'MKG-W': ['entity2id.txt', 'relation2id.txt', 'train.txt.gz',
               'valid.txt', 'test.txt'],
