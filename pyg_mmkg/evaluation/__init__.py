@@ -8,7 +8,7 @@ from pyg_mmkg.utils.threads import with_graph_threads
 # Small graphs rank with one thread unless the user chose a number (see
 # pyg_mmkg.utils.threads).
 evaluate = with_graph_threads(evaluate)
-from .chunked import chunked_ranks
+from .chunked import chunked_ranks  # noqa: E402
 
 __all__ = [
     'FilterIndex',

@@ -70,9 +70,9 @@ class NegativeSampler:
     entities that do not form a known true triple, so a filtered negative is
     never a known triple. This is done in one vectorised pass over sorted
     keys (see :class:`~pyg_mmkg.utils.TripleIndex`) instead of rejection
-    sampling, so it needs no bound on the number of retries. Where the chosen side has no valid
-    replacement at all, the other side is corrupted; where neither side has
-    one, a :class:`ValueError` is raised.
+    sampling, so it needs no bound on the number of retries. Where the
+    chosen side has no valid replacement at all, the other side is
+    corrupted; where neither side has one, a :class:`ValueError` is raised.
 
     .. note::
         Filter with the *training* triples only (as PyKEEN does). Filtering

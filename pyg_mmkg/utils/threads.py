@@ -18,8 +18,9 @@ from typing import Any, Callable, Iterator, Optional
 
 import torch
 
-__all__ = ['graph_threads', 'with_graph_threads', 'default_num_threads', 'user_chose_threads',
-           'SMALL_GRAPH_ENTITIES', 'SMALL_GRAPH_THREADS']
+__all__ = ['graph_threads', 'with_graph_threads', 'default_num_threads',
+           'user_chose_threads', 'SMALL_GRAPH_ENTITIES',
+           'SMALL_GRAPH_THREADS']
 
 #: Graphs with fewer entities count as small (see the module docstring).
 SMALL_GRAPH_ENTITIES = 2000

@@ -14,7 +14,7 @@ from .ikrl import IKRL
 from .transae import TransAE
 from .rsme import RSME
 from .mkgformer import MKGformer
-from ._mkgformer_train import fit_two_stages as fit_mkgformer
+from ._mkgformer_train import fit_two_stages as fit_mkgformer  # noqa: F401
 from .imf import IMF
 from .otkge import OTKGE
 

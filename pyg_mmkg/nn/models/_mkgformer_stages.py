@@ -50,7 +50,7 @@ class StagesMixin:
             for p in m.parameters():
                 p.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> 'MKGformer':
+    def train(self, mode: bool = True) -> 'torch.nn.Module':
         r"""Switches mode; drops the vision cache (it is rebuilt lazily).
 
         Args:

@@ -1,6 +1,6 @@
 r"""MKGformer: a hybrid transformer with multi-level fusion (Chen et al.,
 SIGIR 2022; official code zjunlp/MKGformer, ``MKG/``)."""
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
