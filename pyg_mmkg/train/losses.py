@@ -8,7 +8,7 @@ positive :obj:`pos[i]`; a :obj:`[B]` tensor is read as :math:`k = 1`).
 1-N losses take the scores :obj:`[B, N]` of every entity for :obj:`B`
 queries.
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,7 @@ __all__ = [
     'one_to_n_bce_loss',
     'one_to_n_ce_loss',
     'n3_regularizer',
+    'complex_n3_regularizer',
     'l2_regularizer',
     'complex_modulus',
 ]
@@ -183,7 +184,8 @@ def one_to_n_bce_loss(scores: Tensor, targets: Tensor,
 
 
 def one_to_n_ce_loss(scores: Tensor, targets: Tensor,
-                     label_smoothing: float = 0.0) -> Tensor:
+                     label_smoothing: float = 0.0,
+                     weight: Optional[Tensor] = None) -> Tensor:
     r"""Softmax cross-entropy over all :math:`N` entities (1-vs-all or
     k-vs-all), averaged over the :math:`B` queries:
 
@@ -199,16 +201,20 @@ def one_to_n_ce_loss(scores: Tensor, targets: Tensor,
             (float, e.g. multi-hot), which are normalised to sum to one.
         label_smoothing (float, optional): :math:`\epsilon`.
             (default: :obj:`0.0`)
+        weight (torch.Tensor, optional): A weight :obj:`[N]` per answer
+            entity, as in :func:`torch.nn.functional.cross_entropy` (OTKGE's
+            frequency weighting). (default: :obj:`None`)
     """
     if not targets.is_floating_point():
-        return F.cross_entropy(scores, targets,
+        return F.cross_entropy(scores, targets, weight=weight,
                                label_smoothing=label_smoothing)
     if scores.shape != targets.shape:
         raise ValueError(f"'scores' {tuple(scores.shape)} and 'targets' "
                          f"{tuple(targets.shape)} must have the same shape")
     targets = targets.to(scores.dtype)
     targets = targets / targets.sum(dim=-1, keepdim=True).clamp(min=1e-12)
-    return F.cross_entropy(scores, targets, label_smoothing=label_smoothing)
+    return F.cross_entropy(scores, targets, weight=weight,
+                           label_smoothing=label_smoothing)
 
 
 def n3_regularizer(factors: Sequence[Tensor], weight: float = 1.0) -> Tensor:
@@ -230,6 +236,26 @@ def n3_regularizer(factors: Sequence[Tensor], weight: float = 1.0) -> Tensor:
     """
     factors = list(factors)
     total = sum(f.abs().pow(3).sum() for f in factors)
+    return weight * total / factors[0].size(0)
+
+
+def complex_n3_regularizer(factors: Sequence[Tensor],
+                           weight: float = 1.0) -> Tensor:
+    r""":func:`n3_regularizer` on the moduli of complex factors stored as
+    :obj:`[re | im]` (ComplEx), computed as
+    :math:`\sum |z|^3 = \sum (\mathrm{re}^2 + \mathrm{im}^2)^{3/2}`,
+    whose gradient is finite at :math:`z = 0` (unlike that of the modulus
+    :math:`\sqrt{\mathrm{re}^2 + \mathrm{im}^2}`); the weighted N3 of
+    MoSE, RSME and OTKGE.
+
+    Args:
+        factors (Sequence[torch.Tensor]): The complex factors :obj:`[B, 2D]`,
+            each with the batch as first dimension.
+        weight (float, optional): :math:`\lambda`. (default: :obj:`1.0`)
+    """
+    factors = list(factors)
+    total = sum((f.chunk(2, dim=-1)[0]**2 +
+                 f.chunk(2, dim=-1)[1]**2).pow(1.5).sum() for f in factors)
     return weight * total / factors[0].size(0)
 
 

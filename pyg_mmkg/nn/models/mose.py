@@ -365,7 +365,8 @@ class MoSE(MultimodalKGEModel):
             encoded ((torch.Tensor, torch.Tensor)): The output of
                 :meth:`encode`.
         """
-        from pyg_mmkg.train.losses import one_to_n_ce_loss
+        from pyg_mmkg.train.losses import (complex_n3_regularizer,
+                                           one_to_n_ce_loss)
         if batch.regime == 'slcwa':
             return None
         h, r, t = batch.head_index, batch.rel_type, batch.tail_index
@@ -376,12 +377,7 @@ class MoSE(MultimodalKGEModel):
         if self.n3_weight > 0:
             ent, rel = self._split(encoded[0]), self._split(encoded[1])
             factors = [ent[h], rel[r]] + ([ent[t]] if t is not None else [])
-            # sum |z|^3 = sum (re^2 + im^2)^(3/2), whose gradient is finite
-            # at z = 0 (unlike that of sqrt(re^2 + im^2)):
-            n3 = sum((f.chunk(2, dim=-1)[0]**2 +
-                      f.chunk(2, dim=-1)[1]**2).pow(1.5).sum()
-                     for f in factors)
-            loss = loss + self.n3_weight * n3 / h.numel()
+            loss = loss + complex_n3_regularizer(factors, self.n3_weight)
         return loss
 
     def loss(self, head_index: Tensor, rel_type: Tensor,

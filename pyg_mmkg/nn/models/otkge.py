@@ -350,24 +350,18 @@ class OTKGE(MultimodalKGEModel):
             encoded (tuple): The output of :meth:`encode` (fused entity and
                 relation tables).
         """
-        import torch.nn.functional as F
+        from pyg_mmkg.train.losses import (complex_n3_regularizer,
+                                           one_to_n_ce_loss)
         if batch.regime == 'slcwa':
             return None
         ent, rel = encoded
         h, r, t = batch.head_index, batch.rel_type, batch.tail_index
         scores = self.score_tails(h, r, encoded)
-        if t is not None:
-            loss = F.cross_entropy(scores, t, weight=self.entity_weight)
-        else:
-            y = batch.targets.to(scores.dtype)
-            y = y / y.sum(-1, keepdim=True).clamp(min=1e-12)
-            loss = F.cross_entropy(scores, y, weight=self.entity_weight)
+        loss = one_to_n_ce_loss(scores, t if t is not None else
+                                batch.targets, weight=self.entity_weight)
         if self.n3_weight > 0:
             factors = [ent[h], rel[r]] + ([ent[t]] if t is not None else [])
-            # sum |z|^3 = sum (re^2 + im^2)^(3/2), finite gradient at 0:
-            n3 = sum((f.chunk(2, -1)[0]**2 + f.chunk(2, -1)[1]**2)
-                     .pow(1.5).sum() for f in factors)
-            loss = loss + self.n3_weight * n3 / h.numel()
+            loss = loss + complex_n3_regularizer(factors, self.n3_weight)
         return loss
 
     def loss(self, head_index: Tensor, rel_type: Tensor,

@@ -357,7 +357,8 @@ class RSME(MultimodalKGEModel):
             batch (TrainBatch): The batch.
             encoded ((torch.Tensor, torch.Tensor)): :meth:`encode`'s output.
         """
-        from pyg_mmkg.train.losses import one_to_n_ce_loss
+        from pyg_mmkg.train.losses import (complex_n3_regularizer,
+                                           one_to_n_ce_loss)
         if batch.regime == 'slcwa':
             return None
         h, r, t = batch.head_index, batch.rel_type, batch.tail_index
@@ -370,10 +371,7 @@ class RSME(MultimodalKGEModel):
             factors = [self.mixed(ent[h], alpha), rel[r]]
             if t is not None:
                 factors.append(self.mixed(ent[t], alpha))
-            # sum |z|^3 = sum (re^2 + im^2)^(3/2), finite gradient at 0:
-            n3 = sum((f.chunk(2, -1)[0]**2 + f.chunk(2, -1)[1]**2)
-                     .pow(1.5).sum() for f in factors)
-            loss = loss + self.n3_weight * n3 / h.numel()
+            loss = loss + complex_n3_regularizer(factors, self.n3_weight)
         return loss
 
     def loss(self, head_index: Tensor, rel_type: Tensor,
