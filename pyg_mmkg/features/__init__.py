@@ -3,11 +3,9 @@ encoders, batched and cached, and :func:`attach_features` to put them into a
 knowledge graph. Optional dependencies are imported only when an encoder is
 built."""
 
-import importlib
-from typing import Any, List
+from pyg_mmkg._lazy import lazy_exports
 
-# Imported on first use (PEP 562), so that `pyg-mmkg --help` and
-# other light users do not pay for torch and its dependents.
+# Imported on first use (see pyg_mmkg._lazy).
 _EXPORTS = {
     'slugify': 'pyg_mmkg.features._utils',
     'FeatureEncoder': 'pyg_mmkg.features.base',
@@ -34,19 +32,7 @@ _EXPORTS = {
     'load_feature_table': 'pyg_mmkg.features.storage',
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute '
-                             f'{name!r}')
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     'save_feature_table',

@@ -1,11 +1,9 @@
 r"""Training: the :class:`Trainer`, its configuration, checkpoints, trackers
 and the model registry."""
 
-import importlib
-from typing import Any, List
+from pyg_mmkg._lazy import lazy_exports
 
-# Imported on first use (PEP 562), so that `pyg-mmkg --help` and
-# other light users do not pay for torch and its dependents.
+# Imported on first use (see pyg_mmkg._lazy).
 _EXPORTS = {
     'TrainBatch': 'pyg_mmkg.train.batches',
     'CheckpointError': 'pyg_mmkg.train.checkpoint',
@@ -42,19 +40,7 @@ _EXPORTS = {
     'coalesce_rows': 'pyg_mmkg.train.sparse_optim',
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute '
-                             f'{name!r}')
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> List[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     'Trainer',
