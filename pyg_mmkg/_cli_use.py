@@ -6,6 +6,35 @@ import json
 from pathlib import Path
 
 
+def run_data(run_dir: str, dataset, root):
+    r"""The data that :obj:`--dataset` / :obj:`--root` name for the run in
+    :obj:`run_dir` (:obj:`None` when neither is given: :func:`load_run`
+    then loads the data the run recorded). A missing :obj:`--dataset` is
+    read from the run's :obj:`config.json`; a missing :obj:`--root` too,
+    unless :obj:`--dataset` names other data.
+
+    Args:
+        run_dir (str): The run directory.
+        dataset (str, optional): :obj:`--dataset`.
+        root (str, optional): :obj:`--root`.
+    """
+    if dataset is None and root is None:
+        return None
+    from pyg_mmkg.train.config import TrainConfig
+    from pyg_mmkg.train.run import load_data
+    config_path = Path(run_dir) / 'config.json'
+    if not config_path.exists():
+        raise FileNotFoundError(f"'{run_dir}' is not a run directory (no "
+                                f"config.json)")
+    cfg = TrainConfig.from_file(config_path)
+    name = dataset if dataset is not None else cfg.dataset
+    if name is None:
+        raise ValueError(f"'{run_dir}' was trained on data given in Python: "
+                         f"pass --dataset")
+    return load_data(name, root if root is not None
+                     else None if dataset is not None else cfg.root)
+
+
 def add_predict_parser(sub) -> None:
     r"""Adds :obj:`pyg-mmkg predict`.
 
@@ -67,18 +96,7 @@ def cmd_predict(args) -> int:
     if len(given) != 2:
         raise ValueError('give exactly two of --head, --relation and --tail '
                          '(the third is predicted)')
-    data = None
-    if args.dataset is not None or args.root is not None:
-        from pyg_mmkg.train.config import TrainConfig
-        from pyg_mmkg.train.run import load_data
-        config_path = Path(args.run_dir) / 'config.json'
-        if not config_path.exists():
-            raise FileNotFoundError(f"'{args.run_dir}' is not a run "
-                                    f"directory (no config.json)")
-        cfg = TrainConfig.from_file(config_path)
-        dataset = args.dataset if args.dataset is not None else cfg.dataset
-        data = load_data(dataset, args.root if args.root is not None
-                         else cfg.root)
+    data = run_data(args.run_dir, args.dataset, args.root)
     predictor = Predictor(args.run_dir, data, checkpoint=args.checkpoint)
     if 'tail' not in given:
         pred = predictor.tails(args.head, args.relation, args.k,

@@ -442,22 +442,10 @@ def _cmd_train(args) -> int:
 def _cmd_evaluate(args) -> int:
     from pyg_mmkg.evaluation import FilterIndex, evaluate
     from pyg_mmkg.data import num_entities, num_relations, triples
-    from pyg_mmkg.train.run import load_data, load_run
-    from pyg_mmkg.train.config import TrainConfig
+    from pyg_mmkg.train.run import load_run
     from pyg_mmkg.train.utils import resolve_device
-    data = None
-    if args.root is not None or args.dataset is not None:
-        config_path = Path(args.run_dir) / 'config.json'
-        if not config_path.exists():
-            raise FileNotFoundError(f"'{args.run_dir}' is not a run "
-                                    f"directory (no config.json)")
-        cfg = TrainConfig.from_file(config_path)
-        dataset = args.dataset if args.dataset is not None else cfg.dataset
-        if dataset is None:
-            raise ValueError(f"'{args.run_dir}' was trained on data given "
-                             f"in Python: pass --dataset")
-        data = load_data(dataset, args.root if args.root is not None
-                         else None if args.dataset is not None else cfg.root)
+    from pyg_mmkg._cli_use import run_data
+    data = run_data(args.run_dir, args.dataset, args.root)
     model, data, config = load_run(args.run_dir, data, args.checkpoint)
     device = resolve_device(config.device)
     model = model.to(device)
