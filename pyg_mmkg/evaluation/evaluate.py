@@ -282,6 +282,21 @@ def evaluate(
     return summarise(ranks, rel_type, rank_types, ks, per_relation)
 
 
+def _nan_error(e: NaNScoreError, side: str, head_index: Tensor,
+               rel_type: Tensor, tail_index: Tensor,
+               start: int = 0) -> NaNScoreError:
+    # The error for NaN scores of the queries e.rows (offset by start in the
+    # evaluated triples), naming one of their triples.
+    i = start + int(e.rows[0])
+    return NaNScoreError(
+        f"The model returned NaN scores for {e.rows.numel()} "
+        f"{side} queries of the batch, e.g., for the triple "
+        f"(head={int(head_index[i])}, relation={int(rel_type[i])}, "
+        f"tail={int(tail_index[i])}); the ranking is undefined. "
+        f"Check for diverged training (learning rate, loss) or "
+        f"invalid input features.", e.rows + start)
+
+
 def _rank_side_chunked(score, side, head_index, rel_type, tail_index,
                        filter_index, num_nodes, chunks, pbar) -> Ranks:
     known = None
@@ -294,14 +309,7 @@ def _rank_side_chunked(score, side, head_index, rel_type, tail_index,
         return chunked_ranks(score, node, rel_type, target, num_nodes, known,
                              *chunks, progress=pbar.update)
     except NaNScoreError as e:
-        i = int(e.rows[0])
-        raise NaNScoreError(
-            f"The model returned NaN scores for {e.rows.numel()} "
-            f"{side} queries of the batch, e.g., for the triple "
-            f"(head={int(head_index[i])}, relation={int(rel_type[i])}, "
-            f"tail={int(tail_index[i])}); the ranking is undefined. "
-            f"Check for diverged training (learning rate, loss) or "
-            f"invalid input features.", e.rows) from None
+        raise _nan_error(e, side, head_index, rel_type, tail_index) from None
 
 
 def _rank_side(model, side, head_index, rel_type, tail_index, filter_index,
@@ -341,14 +349,8 @@ def _rank_side(model, side, head_index, rel_type, tail_index, filter_index,
                                         inplace=True)
             del scores
         except NaNScoreError as e:
-            i = start + int(e.rows[0])
-            raise NaNScoreError(
-                f"The model returned NaN scores for {e.rows.numel()} "
-                f"{side} queries of the batch, e.g., for the triple "
-                f"(head={int(head_index[i])}, relation={int(rel_type[i])}, "
-                f"tail={int(tail_index[i])}); the ranking is undefined. "
-                f"Check for diverged training (learning rate, loss) or "
-                f"invalid input features.", e.rows + start) from None
+            raise _nan_error(e, side, head_index, rel_type, tail_index,
+                             start) from None
         except RuntimeError as e:
             if not _is_oom(e) or not sizer.shrink():
                 raise
