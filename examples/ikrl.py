@@ -20,6 +20,7 @@ import json
 
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.data import filter_index, triples
 from pyg_mmkg.evaluation import evaluate
 from pyg_mmkg.nn.models import IKRL
@@ -38,7 +39,7 @@ parser.add_argument('--num-threads', type=int, default=1)
 args = parser.parse_args()
 torch.set_num_threads(args.num_threads)
 
-data = torch.load(args.data, weights_only=False)
+data = safe_torch_load(args.data)
 if args.text_as_image:
     data = copy.copy(data)
     store = data['entity']

@@ -20,6 +20,7 @@ import os.path as osp
 
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.data import filter_index, triples
 from pyg_mmkg.evaluation import evaluate
 from pyg_mmkg.nn.models import LiteralE
@@ -42,7 +43,7 @@ torch.set_num_threads(args.num_threads)
 if not osp.exists(args.data):
     raise SystemExit(f"'{args.data}' does not exist; build it with "
                      f"benchmarks/methods/literale_prepare.py (see above)")
-data = torch.load(args.data, weights_only=False)
+data = safe_torch_load(args.data)
 torch.manual_seed(0)
 model = LiteralE.from_data(data, hidden_channels=200, scorer=args.scorer,
                            gate=args.gate)

@@ -26,6 +26,7 @@ import os.path as osp
 
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.data import (filter_index, num_entities, num_relations,
                            triples)
 from pyg_mmkg.evaluation import evaluate
@@ -51,7 +52,7 @@ args = parser.parse_args()
 torch.set_num_threads(args.num_threads)
 if not osp.exists(args.data):
     raise SystemExit(f"'{args.data}' does not exist (see the docstring)")
-data = torch.load(args.data, weights_only=False)
+data = safe_torch_load(args.data)
 
 if args.setting == 'inductive':
     # Hold entities out: every triple touching one is a test triple.

@@ -16,6 +16,7 @@ import os.path as osp
 
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.datasets import FB15K_237_IMG
 from pyg_mmkg.features import default_cache_dir
 
@@ -38,7 +39,7 @@ def main():
         if not osp.exists(dst):
             os.symlink(osp.abspath(osp.join(args.raw, name)), dst)
     data = FB15K_237_IMG(args.root)[0]
-    feats = torch.load(args.features, map_location='cpu', weights_only=False)
+    feats = safe_torch_load(args.features)
     pos = {n: i for i, n in enumerate(feats['entity_names'])}
     names = list(data['entity'].name)
     missing = [n for n in names if n not in pos]

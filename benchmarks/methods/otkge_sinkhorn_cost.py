@@ -18,6 +18,7 @@ import time
 
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.data import triples
 from pyg_mmkg.nn.models import OTKGE
 from pyg_mmkg.nn.models._sinkhorn import log_sinkhorn
@@ -87,7 +88,7 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
-    wn9 = torch.load(args.data, weights_only=False)
+    wn9 = safe_torch_load(args.data)
     for dim in map(int, args.dims.split(',')):
         rows.append(measure(wn9, ('structure', 'text'), dim, 'WN9-IMG'))
         rows.append(measure(wn9, ('structure', ), dim, 'WN9-IMG'))

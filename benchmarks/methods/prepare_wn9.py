@@ -16,6 +16,7 @@ import shutil
 
 import torch
 
+from pyg_mmkg.data.safe_load import safe_torch_load
 from pyg_mmkg.datasets import WN9_IMG
 from pyg_mmkg.features import default_cache_dir
 
@@ -34,7 +35,7 @@ def main():
         if name.endswith('.txt'):
             shutil.copy2(osp.join(args.raw, name), osp.join(raw_dir, name))
     data = WN9_IMG(args.root)[0]
-    feats = torch.load(args.features, map_location='cpu', weights_only=False)
+    feats = safe_torch_load(args.features)
     pos = {n: i for i, n in enumerate(feats['entity_names'])}
     names = list(data['entity'].name)
     missing = [n for n in names if n not in pos]
