@@ -5,7 +5,7 @@ the sizes of VTKG-I and larger, plus the bundled VTKG-I with MoSE):
 
     python benchmarks/threads/bench_threads.py [--threads 1,2] [--epochs 3]
 
-Writes benchmarks/threads/threads.json (raw) and prints a table.
+Writes benchmarks/results/threads.json (raw; table: benchmarks/results/threads.md) and prints a table.
 """
 import argparse
 import json
@@ -62,7 +62,7 @@ def main():
     parser.add_argument('--threads', default='1,2')
     parser.add_argument('--epochs', type=int, default=3)
     parser.add_argument('--sizes', default='181,2000')
-    parser.add_argument('--out', default=osp.join(HERE, 'threads.json'))
+    parser.add_argument('--out', default=osp.join(HERE, '..', 'results', 'threads.json'))
     args = parser.parse_args()
     threads = [int(x) for x in args.threads.split(',')]
     cases = []

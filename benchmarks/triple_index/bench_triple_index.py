@@ -7,7 +7,7 @@ time (best of several), so other load on a shared machine matters less.
 Usage (from the repository root)::
 
     python benchmarks/triple_index/bench_triple_index.py [--data DIR] \
-        [--out benchmarks/triple_index/results.json] [--label after]
+        [--out benchmarks/results/triple_index.json] [--label after]
 
 Memory is the total size of the tensors the index holds after every use
 (lazy caches included), in MiB.
