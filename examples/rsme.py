@@ -5,7 +5,8 @@ the published recipe (1vsAll softmax CE, Adagrad 0.1, batch 1000, rank 1000,
 
 One image per entity is kept by RSME's filter gate: the image with the
 largest summed pHash similarity to the entity's other images
-(:func:`pyg_mmkg.features.phash_order` on the bundled thumbnails); its
+(:meth:`RSME.from_data` runs :func:`pyg_mmkg.features.phash_slots` on the
+bundled thumbnails that ``data['entity'].image_files`` lists); its
 EfficientNet-Lite0 feature is the one stored in the bundled
 ``image_features.pt``. Then the model is evaluated with the images shuffled
 among the entities that have one.
@@ -13,33 +14,15 @@ among the entities that have one.
     python examples/rsme.py --num-threads 1    # about 2 minutes on 1 CPU
 """
 import argparse
-import os.path as osp
 
 import torch
 
 from pyg_mmkg.data import filter_index, triples
 from pyg_mmkg.datasets import VTKG_I
-from pyg_mmkg.datasets.vista import bundled_dir
 from pyg_mmkg.evaluation import evaluate
-from pyg_mmkg.features import phash_order
 from pyg_mmkg.nn.models import RSME
+from pyg_mmkg.nn.models.rsme import phash_image_slot
 from pyg_mmkg.train import Trainer
-
-
-def keep_phash_image(data):
-    r"""Keeps one image slot per entity: the pHash-central one."""
-    images = osp.join(bundled_dir(), 'images')
-    files = torch.load(osp.join(bundled_dir(), 'image_features.pt'),
-                       weights_only=True)['entity_files']
-    lists = [[osp.join(images, f) for f in fs] for fs in files]
-    best = [lst.index(order[0]) if lst else 0
-            for lst, order in zip(lists, phash_order(lists))]
-    store = data['entity']
-    index = torch.arange(store.num_nodes)
-    store.x_image = store.x_image[index, best].unsqueeze(1)
-    store.image_mask = store.image_mask[index, best].unsqueeze(1)
-    store.has_image = store.image_mask[:, 0]
-    return sum(b != 0 for b in best)
 
 
 parser = argparse.ArgumentParser()
@@ -53,7 +36,7 @@ args = parser.parse_args()
 torch.set_num_threads(args.num_threads)
 
 data = VTKG_I(args.root)[0]
-moved = keep_phash_image(data)
+moved = int((phash_image_slot(data) != 0).sum())
 print(f'filter gate: {int(data["entity"].has_image.sum())} entities with an '
       f'image; the pHash pick is not the first listed image for {moved}')
 torch.manual_seed(args.seed)

@@ -27,9 +27,8 @@ import torch
 
 from pyg_mmkg.data import filter_index
 from pyg_mmkg.datasets import VTKG_I
-from pyg_mmkg.datasets.vista import bundled_dir
-from pyg_mmkg.features import phash_order
 from pyg_mmkg.nn.models import RSME
+from pyg_mmkg.nn.models.rsme import phash_image_slot
 from pyg_mmkg.train import Trainer
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
@@ -41,25 +40,6 @@ VARIANTS = {
     'rsme-first-image': dict(image='first'),
     'rsme-relation-alpha': dict(image='phash', alpha_mode='relation'),
 }
-
-
-def one_image(data, pick):
-    r"""Keeps one image slot per entity: the pHash-central one
-    (:obj:`"phash"`, RSME's filter gate) or the first listed one."""
-    data = data.clone()
-    files = torch.load(osp.join(bundled_dir(), 'image_features.pt'),
-                       weights_only=True)['entity_files']
-    lists = [[osp.join(bundled_dir(), 'images', f) for f in fs]
-             for fs in files]
-    best = [0] * len(lists)
-    if pick == 'phash':
-        best = [lst.index(order[0]) if lst else 0
-                for lst, order in zip(lists, phash_order(lists))]
-    store, index = data['entity'], torch.arange(len(lists))
-    store.x_image = store.x_image[index, best].unsqueeze(1)
-    store.image_mask = store.image_mask[index, best].unsqueeze(1)
-    store.has_image = store.image_mask[:, 0]
-    return data, sum(b != 0 for b in best)
 
 
 def evaluate_variants(model, data, fi, permutations):
@@ -125,16 +105,17 @@ def main():
         print(table(json.load(open(args.table))))
         return
     torch.set_num_threads(1)
-    base = VTKG_I(args.root)[0]
-    fi = filter_index(base)
+    data = VTKG_I(args.root)[0]
+    fi = filter_index(data)
+    # RSME's filter gate over the bundled image files (RSME.from_data).
+    moved = int((phash_image_slot(data) != 0).sum())
     rows = []
     for seed in args.seeds:
         for name in args.variants:
             spec = dict(VARIANTS[name])
             pick = spec.pop('image', 'phash')
-            data, moved = one_image(base, pick)
             torch.manual_seed(seed)
-            model = RSME.from_data(data, **spec)
+            model = RSME.from_data(data, image_selection=pick, **spec)
             start = time.perf_counter()
             trainer = Trainer(model, data, progress=False, plot=False,
                               seed=seed, device='cpu')
@@ -145,7 +126,7 @@ def main():
                 test = evaluate_variants(model, data, fi, args.permutations)
             R = model.num_relations
             row = dict(variant=name, seed=seed, image_pick=pick,
-                       pick_not_first=int(moved),
+                       pick_not_first=moved if pick == 'phash' else 0,
                        gate_open=int(model.gate[:R].sum()), relations=R,
                        recipe=trainer.recipe.describe(),
                        best_epoch=result.get('best_epoch'),

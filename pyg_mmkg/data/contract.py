@@ -6,6 +6,7 @@ Layout (see ``DESIGN.md`` section 2):
 * ``data['entity']``: ``num_nodes`` (N), ``name`` (list of raw ids), optional
   ``text`` (list of str), ``x_text`` [N, D_t] with ``has_text`` [N],
   ``x_image`` [N, K, D_v] with ``image_mask`` [N, K] and ``has_image`` [N],
+  optional ``image_files`` (per entity, the file of each filled image slot),
   optional ``x_numeric`` [N, L] with ``numeric_mask`` [N, L].
 * ``data['relation']``: ``num_nodes`` (R), ``name``, optional ``text``,
   ``x_text``/``has_text``, ``x_image``/``image_mask``/``has_image``.

@@ -17,6 +17,9 @@ from pyg_mmkg.datasets.base import MMKGDataset
 __all__ = ['VTKG_I', 'VTKG_C', 'WN18RR_PP', 'FB15K237', 'bundled_dir']
 
 _BUNDLED_FEATURES = ('text_features.pt', 'image_features.pt')
+# Changes whenever the bundled features are attached differently, so that a
+# processed file of an older layout is rebuilt (2: with image_files).
+_BUNDLED_LAYOUT = 'layout-2'
 
 _VISTA_DRIVE = ('https://drive.google.com/file/d/'
                 '1u4QthmEboMzRarF_HLYfLDOLcOZeH8Gp/view')
@@ -47,8 +50,11 @@ def _attach_bundled_images(data, path: str,
     r"""Sets ``x_image`` [N, K, D], ``image_mask`` and ``has_image`` of
     entities and relations from the bundled ``image_features.pt`` (filled
     slots only, see ``datasets/VTKG-I/images/build_images.py``), keeping
-    the first :obj:`max_images` slots."""
+    the first :obj:`max_images` slots, and ``image_files``: per item, the
+    paths of the images in its filled slots, in slot order (for selections
+    that read the pixels, *e.g.* RSME's pHash filter gate)."""
     feats = torch.load(path, map_location='cpu', weights_only=True)
+    image_dir = osp.join(osp.dirname(path), 'images')
     for key in (ENTITY, RELATION):
         mask, x = feats[f'{key}_mask'].bool(), feats[f'{key}_x'].float()
         n = int(data[key].num_nodes)
@@ -63,9 +69,21 @@ def _attach_bundled_images(data, path: str,
         dense[mask] = x
         if max_images is not None:
             dense, mask = dense[:, :max_images], mask[:, :max_images]
+        files = feats.get(f'{key}_files')
+        if files is not None:
+            counts = mask.sum(-1).tolist() if max_images is None else \
+                feats[f'{key}_mask'].bool().sum(-1).tolist()
+            if len(files) != n or [len(f) for f in files] != counts:
+                raise RawFormatError(path, None, f"'{key}_files' must list "
+                                     f"one file per filled image slot")
         store = data[key]
         store.x_image, store.image_mask = dense, mask
         store.has_image = mask.any(-1)
+        if files is not None:
+            # Filled slots come first in each row (build_images.py).
+            store.image_files = [[osp.join(image_dir, f) for f in row[:k]]
+                                 for row, k in zip(files,
+                                                   mask.sum(-1).tolist())]
         data.feature_encoders[f'{key}.x_image'] = feats['encoder']
 
 
@@ -130,7 +148,7 @@ class VTKG_I(_VISTADataset):
         # The bundled features are part of the processed data: key the
         # processed file on them so that a rebuilt feature file is picked up.
         from pyg_mmkg.datasets.base import sha256sum
-        h = hashlib.sha256()
+        h = hashlib.sha256(_BUNDLED_LAYOUT.encode())
         for name in _BUNDLED_FEATURES:
             path = osp.join(bundled_dir(), name)
             h.update(sha256sum(path).encode() if osp.exists(path) else b'-')

@@ -5,6 +5,7 @@ The one home of the selection rules used when encoding images
 pre-computed image features (:mod:`pyg_mmkg.data.raw`).
 """
 import math
+import os
 from typing import Any, List
 
 import torch
@@ -14,7 +15,7 @@ from torch_geometric.utils import scatter
 from pyg_mmkg.features._utils import import_optional
 
 __all__ = ['SELECTIONS', 'vista_scores', 'perceptual_hash', 'phash_scores',
-           'phash_order']
+           'phash_order', 'phash_slots']
 
 SELECTIONS = ('first', 'vista', 'phash')
 
@@ -141,3 +142,37 @@ def phash_order(lists: List[List[Any]],
     for i, p in bad:
         out[i].append(lists[i][p])
     return out
+
+
+def phash_slots(lists: List[List[Any]], hash_size: int = 16) -> Tensor:
+    r"""RSME's filter gate as slot indices: for each entity, the position in
+    its list of the most central image by :func:`phash_scores` (the first
+    one on ties, the official :obj:`FilterGate.filter` choice), or :obj:`0`
+    for an entity without images. Images that cannot be read are never
+    picked while the entity has a readable one; a :obj:`UserWarning` counts
+    them.
+
+    Args:
+        lists (list[list]): Per entity, its images (paths, bytes or
+            :class:`PIL.Image.Image`), in slot order.
+        hash_size (int, optional): pHash size. (default: :obj:`16`)
+    """
+    ordered = phash_order(lists, hash_size)
+    slots, unread = [], 0
+    for items, order in zip(lists, ordered):
+        if not items:
+            slots.append(0)
+            continue
+        # phash_order moves unreadable images last and keeps the given
+        # order among equals, so the first position holding the picked
+        # object is its slot (identity first: a list may repeat a path).
+        pick = order[0]
+        slot = next((j for j, it in enumerate(items) if it is pick), None)
+        slots.append(items.index(pick) if slot is None else slot)
+        unread += sum(1 for it in items if isinstance(it, str)
+                      and not os.path.exists(it))
+    if unread:
+        import warnings
+        warnings.warn(f"phash_slots: {unread} image file(s) do not exist "
+                      f"and were not hashed", UserWarning, stacklevel=2)
+    return torch.tensor(slots, dtype=torch.long)

@@ -113,6 +113,20 @@ def test_vtkg_i_offline_has_images_and_masks(tmp_path):
                 count[r[kind]] = count.get(r[kind], 0) + 1
         want = torch.tensor([count.get(name, 0) for name in store.name])
         assert torch.equal(store.image_mask.sum(-1), want)
+        # image_files: the file of each filled slot, in slot order (the
+        # bundled features were encoded from the record's files in order).
+        files = {}
+        for r in _record(kind):
+            if r['path']:
+                files.setdefault(r[kind], []).append(
+                    f"{kind}/{r[kind]}/{r['slot']}.jpg")
+        assert len(store.image_files) == n
+        for name, got in zip(store.name, store.image_files):
+            got = [pathlib.Path(f) for f in got]
+            assert [f.relative_to(f.parents[2]).as_posix() for f in got] \
+                == files.get(name, []), name
+            assert all(f.resolve().parent.parent.parent == IMAGES.resolve()
+                       and f.is_file() for f in got)
     # Text is still there: all three modalities.
     assert data['entity'].x_text.shape == (181, 384)
 
@@ -121,6 +135,7 @@ def test_max_images_keeps_the_first_slots(tmp_path):
     full = VTKG_I(str(tmp_path / 'a'))[0]['entity']
     one = VTKG_I(str(tmp_path / 'b'), max_images=1)[0]['entity']
     assert one.x_image.shape == (181, 1, 1280)
+    assert one.image_files == [f[:1] for f in full.image_files]
     assert torch.equal(one.x_image[:, 0], full.x_image[:, 0])
     assert torch.equal(one.has_image, full.has_image)
 

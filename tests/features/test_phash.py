@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from pyg_mmkg.features import (encode_images, perceptual_hash, phash_order,
-                               phash_scores)
+                               phash_scores, phash_slots)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 IMAGES = osp.join(REPO, 'datasets', 'VTKG-I', 'images', 'entity')
@@ -113,3 +113,22 @@ def test_encode_images_phash_selection(fake_encoder, tmp_path):
         ref = encode_images(fake_encoder(), [[files[best]]], progress=False)
         assert torch.equal(out.x[i], ref.x[0]), i
     assert out.mask[:, 0].tolist() == [True] * 12 + [False]
+
+
+def test_phash_slots_is_the_official_pick(tmp_path):
+    lists = _entity_lists()[:40]
+    missing = str(tmp_path / 'missing.jpg')
+    # A missing file first: never picked while the entity has real images.
+    lists[3] = [missing] + lists[3]
+    lists.append([])
+    with pytest.warns(UserWarning, match='1 image file'):
+        slots = phash_slots(lists)
+    assert slots.dtype == torch.long and slots.shape == (41, )
+    picked_other = 0
+    for i, files in enumerate(lists[:40]):
+        real = [f for f in files if f != missing]
+        best, _ = _official_pick([perceptual_hash(f, 16) for f in real])
+        assert files[int(slots[i])] == real[best], i
+        picked_other += int(slots[i]) != 0
+    assert int(slots[40]) == 0
+    assert picked_other > 1

@@ -17,15 +17,20 @@ Encoded = Tuple[Tensor, Tensor]
 ALPHA_MODES = ('constant', 'relation')
 
 
-def first_image(data: Any) -> Tuple[Tensor, Tensor]:
+def first_image(data: Any, slot: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor]:
     r"""One image feature per entity from :obj:`data['entity'].x_image`:
-    the first filled slot of :obj:`[N, K, D]` features (the most central
-    image when they were encoded with :obj:`selection='phash'`), or the
-    :obj:`[N, D]` features themselves. Returns :obj:`(x [N, D], mask [N])`
-    with zero rows for entities without an image.
+    slot :obj:`slot[i]` of entity :math:`i` of the :obj:`[N, K, D]`
+    features when :obj:`slot` is given, else its first filled slot (the most
+    central image when they were encoded with :obj:`selection='phash'`), or
+    the :obj:`[N, D]` features themselves. Returns :obj:`(x [N, D], mask
+    [N])` with zero rows for entities without an image.
 
     Args:
         data (HeteroData): The knowledge graph.
+        slot (torch.Tensor, optional): Per entity, the image slot to keep
+            :obj:`[N]` (*e.g.* :func:`pyg_mmkg.features.phash_slots`).
+            (default: :obj:`None`)
     """
     store = data['entity']
     x = store.x_image.float()
@@ -36,10 +41,47 @@ def first_image(data: Any) -> Tuple[Tensor, Tensor]:
         slots = store.get('image_mask', None)
         slots = (torch.ones(x.shape[:2], dtype=torch.bool) if slots is None
                  else slots.bool())
-        first = slots.to(torch.int8).argmax(dim=1)  # first True slot
-        x = x[torch.arange(x.size(0)), first]
-        mask = mask & slots.any(1)
+        rows = torch.arange(x.size(0))
+        if slot is None:
+            slot = slots.to(torch.int8).argmax(dim=1)  # first True slot
+        elif slot.shape != (x.size(0), ) or bool(
+                ((slot < 0) | (slot >= x.size(1))).any()):
+            raise ValueError(f"'slot' must hold one index in [0, "
+                             f"{x.size(1)}) per entity, got shape "
+                             f"{tuple(slot.shape)}")
+        x = x[rows, slot]
+        mask = mask & slots[rows, slot]
     return x * mask.unsqueeze(-1).to(x.dtype), mask
+
+
+def phash_image_slot(data: Any) -> Optional[Tensor]:
+    r"""RSME's filter gate on :obj:`data`: per entity, the slot of
+    :obj:`x_image` [N, K, D] holding its pHash-central image
+    (:func:`pyg_mmkg.features.phash_slots` over the files of
+    :obj:`data['entity'].image_files`, one list of paths per entity in
+    slot order), or :obj:`None` when the data has no files to read (the
+    bundled VTKG-I has them) or a single slot.
+
+    Args:
+        data (HeteroData): The knowledge graph.
+    """
+    store = data['entity']
+    files = store.get('image_files', None)
+    x = store.get('x_image', None)
+    if files is None or x is None or x.dim() != 3 or x.size(1) == 1:
+        return None
+    if len(files) != x.size(0):
+        raise ValueError(f"data['entity'].image_files lists {len(files)} "
+                         f"entities, x_image {x.size(0)}")
+    # File j of an entity is in its j-th filled slot.
+    from pyg_mmkg.features import phash_slots
+    pick = phash_slots([list(f) for f in files])
+    slots = store.get('image_mask', None)
+    if slots is None:
+        return pick
+    filled = slots.bool()
+    order = torch.argsort((~filled).to(torch.int8), dim=1, stable=True)
+    return order[torch.arange(order.size(0)), pick.clamp(max=x.size(1) - 1)]
 
 
 class RSME(MultimodalKGEModel):
@@ -78,9 +120,12 @@ class RSME(MultimodalKGEModel):
 
     The official filter gate (one image per entity, the one with the
     largest summed pHash similarity to the entity's other images) is
-    :func:`pyg_mmkg.features.phash_scores` /
-    :obj:`encode_images(..., selection='phash')`; :meth:`from_data` takes
-    the first image slot (:func:`first_image`).
+    :func:`pyg_mmkg.features.phash_slots` /
+    :obj:`encode_images(..., selection='phash')`; :meth:`from_data` applies
+    it when the data lists its image files (:func:`phash_image_slot`, the
+    bundled VTKG-I does), else takes the first image slot
+    (:func:`first_image`), which is the central one for features encoded
+    with :obj:`selection='phash'`.
 
     .. note::
         Deviations from the official code (:obj:`wangmengsd/RSME@d46e6d5`):
@@ -205,10 +250,11 @@ class RSME(MultimodalKGEModel):
     @classmethod
     def from_data(cls, data: Any, hidden_channels: int = 1000,
                   modalities: Sequence[str] = ('structure', 'image'),
+                  image_selection: str = 'phash',
                   **kwargs: Any) -> 'RSME':
         r"""Builds the model for :obj:`data` with one image feature per
-        entity (:func:`first_image`) and :math:`\mathrm{MRP}(r)` computed
-        from the **training** triples only.
+        entity and :math:`\mathrm{MRP}(r)` computed from the **training**
+        triples only.
 
         Args:
             data (Any): The knowledge graph (:mod:`pyg_mmkg.data` contract).
@@ -216,12 +262,23 @@ class RSME(MultimodalKGEModel):
                 (default: :obj:`1000`)
             modalities (Sequence[str], optional): The modalities.
                 (default: :obj:`("structure", "image")`)
+            image_selection (str, optional): :obj:`"phash"`, the official
+                filter gate: the pHash-central image of each entity when
+                :obj:`data['entity'].image_files` lists the files of the
+                image slots (:func:`phash_image_slot`), else the first
+                filled slot; :obj:`"first"`: always the first filled slot
+                (:func:`first_image`). (default: :obj:`"phash"`)
             **kwargs (optional): Further arguments of :class:`RSME`.
         """
         from pyg_mmkg.data import num_entities, num_relations, triples
+        if image_selection not in ('phash', 'first'):
+            raise ValueError(f"'image_selection' must be 'phash' or 'first' "
+                             f"(got '{image_selection}')")
         features = {}
         if 'image' in modalities and 'x_image' in data['entity']:
-            features['image'] = first_image(data)
+            slot = (phash_image_slot(data) if image_selection == 'phash'
+                    else None)
+            features['image'] = first_image(data, slot)
         R = num_relations(data)
         if 'image' in features and 'mrp' not in kwargs:
             h, r, t = triples(data, 'train')

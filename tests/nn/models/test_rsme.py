@@ -270,3 +270,34 @@ def test_gate_never_reads_valid_or_test_triples():
     full = [torch.cat(v) for v in zip(train, val, test)]
     leaky = mean_rank_proportion(x, has, *full, 5)
     assert not torch.allclose(leaky, base.mrp, equal_nan=True)
+
+
+def test_from_data_keeps_the_phash_central_image(tmp_path):
+    # The bundled VTKG-I lists its image files: from_data applies the
+    # official filter gate, transcribed here as FilterGate.filter (the
+    # first image with the largest summed similarity 1 - hamming / L).
+    from pyg_mmkg.datasets import VTKG_I
+    from pyg_mmkg.features import perceptual_hash
+    data = VTKG_I(str(tmp_path))[0]
+    store = data['entity']
+    expected = []
+    for files in store.image_files:
+        hashes = [perceptual_hash(f, 16) for f in files]
+        sums = [sum(1 - float((a != b).sum()) / a.numel()
+                    for k, b in enumerate(hashes) if k != j)
+                for j, a in enumerate(hashes)]
+        expected.append(max(range(len(sums)), key=lambda j: (sums[j], -j))
+                        if sums else 0)
+    expected = torch.tensor(expected)
+    assert int((expected != 0).sum()) == 17  # not the first listed image
+    rows = torch.arange(store.num_nodes)
+    want = store.x_image[rows, expected] * store.has_image.view(-1, 1)
+    model = RSME.from_data(data, hidden_channels=4)
+    assert torch.equal(model.x_image, want)
+    assert torch.equal(model.has_image, store.has_image)
+    first = RSME.from_data(data, hidden_channels=4, image_selection='first')
+    assert torch.equal(first.x_image, store.x_image[:, 0])
+    # The gate statistic follows the picked image.
+    assert not torch.allclose(model.mrp, first.mrp, equal_nan=True)
+    with pytest.raises(ValueError, match="'image_selection'"):
+        RSME.from_data(data, image_selection='vista')
