@@ -2,6 +2,13 @@ r"""MKG-W and MKG-Y (MMRNS, Xu et al., ACM MM 2022) and KVC16K (MoMoK,
 Zhang et al., ICLR 2025) in the ``head relation tail .`` layout."""
 from __future__ import annotations
 
+import os.path as osp
+import warnings
+from typing import List
+from urllib.parse import unquote
+
+from pyg_mmkg.data.contract import ENTITY, RELATION
+from pyg_mmkg.data.io import RawFormatError, iter_lines, resolve
 from pyg_mmkg.datasets.base import MMKGDataset
 
 __all__ = ['MKG_W', 'MKG_Y', 'KVC16K']
@@ -22,6 +29,63 @@ def _manual(name: str) -> str:
             f"pyg_mmkg.features.")
 
 
+_KON = ('https://raw.githubusercontent.com/zjukg/K-ON/'
+        'e118ed7c5f8970ea97dc8954d4cd924ffe155700/data/MKG-W')
+# Optional side files of MKG-W (zjukg/K-ON, MIT): the DBpedia resource of
+# every Wikidata entity, and the English label of every relation.
+_MKGW_LINKS = {
+    'ent_links.txt': (f'{_KON}/ent_links.txt', '4aa7e9f5ff3bbeea7dee3124669ed'
+                      'ba7903e65b22844529999325c6bec624511'),
+    'rel_links.txt': (f'{_KON}/rel_links.txt', '4f4276bec413905e109b1daf938a9'
+                      '1c57baf2d4be7d0e3f3bcb4904adfd02ffe'),
+}
+
+
+def dbpedia_name(uri: str) -> str:
+    r"""A readable name from a DBpedia resource URI: its last path segment,
+    percent-escapes decoded, underscores as spaces
+    (:obj:`http://dbpedia.org/resource/Jim_Jones_(rapper)` ->
+    :obj:`"Jim Jones (rapper)"`).
+
+    Args:
+        uri (str): The URI (angle brackets allowed).
+    """
+    tail = uri.strip().strip('<>').rstrip('/').rsplit('/', 1)[-1]
+    return unquote(tail).replace('_', ' ').strip()
+
+
+def read_entity_links(path: str, names: List[str]) -> List[str]:
+    r"""Reads MKG-W's :obj:`ent_links` (``dbpedia_uri<TAB>wikidata_uri``
+    lines) into one readable name per entity of :obj:`names` (the Wikidata
+    URIs of :obj:`entity2id.txt`); entities without a link get :obj:`""`.
+
+    Args:
+        path (str): The file (plain or :obj:`.gz`).
+        names (list[str]): The entity names, in id order.
+
+    Raises:
+        RawFormatError: naming the file and line of a malformed line, or of
+            a Wikidata entity linked twice.
+    """
+    real = resolve(path)
+    index = {n: i for i, n in enumerate(names)}
+    out = [''] * len(names)
+    seen = {}
+    for line_no, line in iter_lines(real):
+        parts = line.split('\t')
+        if len(parts) != 2 or not parts[0].strip() or not parts[1].strip():
+            raise RawFormatError(real, line_no, "expected 'dbpedia_uri<TAB>"
+                                 "wikidata_uri'")
+        key = parts[1].strip()
+        if key in seen:
+            raise RawFormatError(real, line_no, f"'{key}' is linked twice "
+                                 f"(first on line {seen[key]})")
+        seen[key] = line_no
+        if key in index:
+            out[index[key]] = dbpedia_name(parts[0])
+    return out
+
+
 def _urls(folder: str, digests):
     return {f: (f'{_MOMOK}/{folder}/{f}', d) for f, d in zip(_FILES, digests)}
 
@@ -30,6 +94,13 @@ class MKG_W(MMKGDataset):
     r"""The MKG-W dataset (Wikidata subset) from the `"Relation-enhanced
     Negative Sampling for Multimodal Knowledge Graph Completion"
     <https://arxiv.org/abs/2208.14092>`_ paper, as used by MoMoK.
+    Entities are Wikidata URIs; the optional ``ent_links.txt`` of zjukg/K-ON
+    (MIT; also accepted gzipped) links each to its DBpedia resource, whose
+    name becomes ``data['entity'].text`` (*e.g.* "Jim Jones (rapper)"), and
+    ``rel_links.txt`` gives the relations' English labels
+    (``data['relation'].text``). :meth:`download` fetches both when it
+    fetches the triples (a failure only warns); otherwise place them in the
+    raw folder.
 
     **STATS:**
 
@@ -49,16 +120,51 @@ class MKG_W(MMKGDataset):
     """
     layout = 'mmrns'
     files = _FILES
-    urls = _urls('MKG-W', [
+    urls = {**_urls('MKG-W', [
         '805e2e9a9a8fff032e2caa17233d8ceaaf2356221c66d6ad3c17d31292d360f5',
         '7035491ec0b2865e1220ec9491aafbcf3ff3d6c797816a0129735e0be9f2ea29',
         '66187e7d882a654915d8048897916ca8c5798e9c7df3a5b8ba8fab5d231cafcd',
         '6840322036c394af6ab33be5c4f988edafbd48d61fdc9e3b9b485c42e6f5a2da',
         'f0cfb7b5091d8601d0298889533e4f128237a700207b5739d27c0d81152f8245',
-    ])
+    ]), **_MKGW_LINKS}
     manual = _manual('MKG-W')
     stats = dict(num_entities=15000, num_relations=169, train=34196,
                  val=4276, test=4274)
+
+    def download(self) -> None:
+        super().download()
+        # The name files are optional: a failed download leaves the dataset
+        # usable (structure only) with a warning.
+        for name in _MKGW_LINKS:
+            if resolve(osp.join(self.raw_dir, name), required=False):
+                continue
+            try:
+                self._download_file(name)
+            except RuntimeError as e:
+                warnings.warn(f"MKG-W: the optional '{name}' could not be "
+                              f"downloaded ({e}); its names are left out",
+                              stacklevel=2)
+
+    def read_raw(self):
+        r"""Reads the triples and, when present, the entity names
+        (``ent_links.txt``: the DBpedia resource of each Wikidata entity,
+        read by :func:`read_entity_links` into ``data['entity'].text``) and
+        the relation labels (``rel_links.txt``, one per line in
+        ``relation2id.txt`` order, into ``data['relation'].text``)."""
+        data = super().read_raw()
+        path = osp.join(self.raw_dir, 'ent_links.txt')
+        if resolve(path, required=False):
+            data[ENTITY].text = read_entity_links(path, data[ENTITY].name)
+        path = osp.join(self.raw_dir, 'rel_links.txt')
+        if resolve(path, required=False):
+            real = resolve(path)
+            labels = [line.strip() for _, line in iter_lines(real)]
+            if len(labels) != int(data[RELATION].num_nodes):
+                raise RawFormatError(real, None, f"expected one label per "
+                                     f"relation ({data[RELATION].num_nodes}"
+                                     f" lines), got {len(labels)}")
+            data[RELATION].text = labels
+        return data
 
 
 class MKG_Y(MMKGDataset):
