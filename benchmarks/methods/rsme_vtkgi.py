@@ -6,7 +6,9 @@ Adagrad 0.1, batch 1000, rank 1000, 50 epochs, alpha 0.7, beta 0.5), beside:
   (ComplEx-N3 with reciprocal relations: the structure-only control);
 * ``rsme-first-image``: RSME on the first listed image instead of the
   pHash-central one (what the filter gate changes);
-* ``rsme-relation-alpha``: the relation-specific sigmoid alpha mode.
+* ``rsme-relation-alpha``: the relation-specific sigmoid alpha mode;
+* ``rsme-train-image-term``: the gated image-similarity term also in the
+  training score (``train_image_term=True``; published: inference only).
 
 Every run is evaluated on the test triples (filtered, both sides) as
 trained, with the images shuffled among the entities that have one (mean
@@ -39,6 +41,7 @@ VARIANTS = {
     'complex-n3': dict(modalities=('structure', )),
     'rsme-first-image': dict(image='first'),
     'rsme-relation-alpha': dict(image='phash', alpha_mode='relation'),
+    'rsme-train-image-term': dict(image='phash', train_image_term=True),
 }
 
 
