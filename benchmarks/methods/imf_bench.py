@@ -1,17 +1,29 @@
-r"""IMF on MKG-Y / DB15K (MKG-W: structure only, its names are Wikidata ids)
-under a wall-clock budget: structure only, or structure + the entity
-*names* encoded as text by all-MiniLM-L6-v2 (no images), with the
-eval-time text-shuffle ablation and, optionally, a model trained on
-shuffled text (``--train-shuffle-text``, the control for what the name
-text carries). KvsAll with reciprocal relations, selection on validation
-MRR, test evaluated once on the selected checkpoint; the same budget and
-optimiser as the TuckER rows of ``mkg_structure.py``.
+r"""IMF on MKG-Y / DB15K / WN9-IMG (MKG-W: structure only, its names are
+Wikidata ids) under a wall-clock budget: structure only, or structure +
+text, with the eval-time text-shuffle ablation and, optionally, a model
+trained on shuffled text (``--train-shuffle-text``, the control for what
+the text carries). No images. The text is
+
+* MKG-Y / DB15K: the entity *names* encoded by all-MiniLM-L6-v2;
+* WN9-IMG: the MiniLM features of the WordNet glosses, read from the graph
+  written by ``prepare_wn9.py`` (``--text-features``), matched by entity
+  name.
+
+KvsAll with reciprocal relations, selection on validation MRR, test
+evaluated once on the selected checkpoint; the same budget and optimiser
+as the TuckER rows of ``mkg_structure.py``.
 
 Usage (from the repository root; data in ``../shared/data``)::
 
     python benchmarks/methods/imf_bench.py --dataset MKG-Y \
         --root /tmp/imf/MKG-Y --stage --setting structure+text \
         --loss ce --max-time-s 900 --out ROWS.jsonl
+    python benchmarks/methods/prepare_wn9.py --raw ../shared/data/WN9-IMG \
+        --root /tmp/imf/wn9prep --out /tmp/imf/wn9_text.pt
+    python benchmarks/methods/imf_bench.py --dataset WN9-IMG \
+        --root /tmp/imf/WN9-IMG --stage --setting structure+text \
+        --text-features /tmp/imf/wn9_text.pt --loss ce --dim 64 \
+        --max-time-s 600 --out ROWS.jsonl
 """
 import argparse
 import json
@@ -38,19 +50,62 @@ def name_text(name: str) -> str:
     return name.rsplit('/', 1)[-1].replace('_', ' ')
 
 
-def attach_name_text(data, cache_dir: str, shuffle_seed=None) -> None:
+def permute_text(data, seed: int) -> None:
+    r"""Permutes the rows of ``data['entity'].x_text`` (and ``has_text``)
+    across the entities with a seeded random permutation: the text model is
+    then trained on text that belongs to other entities.
+
+    Args:
+        data (HeteroData): The graph with text features.
+        seed (int): The seed of the permutation.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(data['entity'].num_nodes, generator=gen)
+    data['entity'].x_text = data['entity'].x_text[perm]
+    if 'has_text' in data['entity']:
+        data['entity'].has_text = data['entity'].has_text[perm]
+
+
+def attach_name_text(data, cache_dir: str) -> None:
     r"""Encodes the entity names with MiniLM into ``data['entity'].x_text``
-    (cached), optionally permuting the rows (training on shuffled text)."""
+    (cached in :obj:`cache_dir`).
+
+    Args:
+        data (HeteroData): The graph; its entities need names.
+        cache_dir (str): The feature cache folder.
+    """
     from pyg_mmkg.features import attach_features
     from pyg_mmkg.features.hf import HFTextEncoder, minilm_path
     texts = [name_text(n) for n in data['entity'].name]
     attach_features(data, text_encoder=HFTextEncoder(minilm_path()),
                     entity_texts=texts, cache_dir=cache_dir, batch_size=256,
                     progress=False)
-    if shuffle_seed is not None:
-        gen = torch.Generator().manual_seed(shuffle_seed)
-        perm = torch.randperm(data['entity'].num_nodes, generator=gen)
-        data['entity'].x_text = data['entity'].x_text[perm]
+
+
+def attach_saved_text(data, path: str) -> None:
+    r"""Copies ``entity.x_text`` (and ``has_text``) from a saved graph (the
+    output of ``prepare_wn9.py``) into :obj:`data`, matching the entities
+    by name, so that the features follow :obj:`data`'s entity order.
+
+    Args:
+        data (HeteroData): The graph to fill.
+        path (str): The saved graph with text features.
+
+    Raises:
+        ValueError: If an entity of :obj:`data` has no row in the file.
+    """
+    from pyg_mmkg.data.safe_load import safe_torch_load
+    saved = safe_torch_load(path)
+    pos = {n: i for i, n in enumerate(saved['entity'].name)}
+    names = list(data['entity'].name)
+    missing = [n for n in names if n not in pos]
+    if missing:
+        raise ValueError(f"{len(missing)} entities of the dataset have no "
+                         f"text features in '{path}', e.g. {missing[:3]}")
+    idx = torch.tensor([pos[n] for n in names])
+    data['entity'].x_text = saved['entity'].x_text[idx].float()
+    if 'has_text' in saved['entity']:
+        data['entity'].has_text = saved['entity'].has_text[idx].bool()
 
 
 def main():
@@ -61,6 +116,9 @@ def main():
     p.add_argument('--shared', default=SHARED)
     p.add_argument('--setting', default='structure',
                    choices=['structure', 'structure+text'])
+    p.add_argument('--text-features', default=None,
+                   help='saved graph with entity.x_text (prepare_wn9.py '
+                   'output); default: MiniLM-encoded entity names')
     p.add_argument('--train-shuffle-text', action='store_true')
     p.add_argument('--loss', choices=['bce', 'ce'], default='ce')
     p.add_argument('--dim', type=int, default=128)
@@ -84,9 +142,15 @@ def main():
     modalities = args.setting.split('+')
     data = load_data(args.dataset, root=args.root, modalities=['structure'])
     if 'text' in modalities:
-        attach_name_text(data, osp.join(args.root, 'feature_cache'),
-                         1000 + args.seed if args.train_shuffle_text
-                         else None)
+        if args.text_features:
+            attach_saved_text(data, args.text_features)
+        elif args.dataset == 'WN9-IMG':
+            p.error('WN9-IMG text comes from --text-features (the graph '
+                    'written by prepare_wn9.py); its names are WordNet ids')
+        else:
+            attach_name_text(data, osp.join(args.root, 'feature_cache'))
+        if args.train_shuffle_text:
+            permute_text(data, 1000 + args.seed)
     torch.manual_seed(args.seed)
     model = IMF.from_data(data, hidden_channels=args.dim,
                           modalities=modalities, branch_loss=args.loss,
@@ -112,6 +176,8 @@ def main():
         'dataset': args.dataset, 'model': 'imf', 'setting': args.setting,
         'train_shuffle_text': args.train_shuffle_text, 'loss': args.loss,
         'args': vars(args),
+        'text': (None if 'text' not in modalities else
+                 'saved' if args.text_features else 'minilm-names'),
         'test': {k: test[k]
                  for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
         'test_head_mrr': test['head_mrr'],
@@ -120,6 +186,7 @@ def main():
         'best_epoch': res['best_epoch'],
         'epochs': res['epochs_trained'],
         'train_s': res['train_time_s'],
+        'steps_per_epoch': len(trainer.batches),
         'epoch_s_mean': sum(times) / max(len(times), 1),
         'wall_s': wall,
         'num_parameters': sum(p.numel() for p in model.parameters()),

@@ -1,5 +1,5 @@
 r"""Structure-only MoMoK and its TuckER baseline on MKG-W / MKG-Y / DB15K
-under a wall-clock budget, with per-side test metrics.
+(or WN9-IMG) under a wall-clock budget, with per-side test metrics.
 
 One run per call: ``--model momok`` (the library's MoMoK with only the
 structure modality: one ReMoKE mixture of 3 relation-guided experts and one
@@ -42,6 +42,9 @@ FILES = {
               'test.txt'],
     'DB15K': ['entity2id.txt', 'relation2id.txt', 'train2id.txt',
               'valid2id.txt', 'test2id.txt'],
+    # IKRL's triples (head, tail, relation); the glosses are not staged.
+    'WN9-IMG': ['entity2id.txt', 'relation2id.txt', 'train.txt',
+                'valid.txt', 'test.txt'],
 }
 
 
