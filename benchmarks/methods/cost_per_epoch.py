@@ -212,8 +212,48 @@ def measure(name: str, data: Any, dim: int, batch: int, steps: int,
     return row
 
 
+def table(path: str) -> str:
+    r"""The markdown table of a JSON file written by this script: one line
+    per model, size and batch, with CPU seconds per step and per epoch and
+    the epoch cost relative to ComplEx-N3 at the same size and batch
+    kind (published or common).
+
+    Args:
+        path (str): The JSON file.
+    """
+    with open(path) as f:
+        rows = json.load(f)['rows']
+
+    def kind(r):
+        return 'published' if r['batch_size'] == r['published_batch'] \
+            else 'common'
+
+    ref = {(r['dim'], kind(r)): r['epoch_cpu_s'] for r in rows
+           if r['model'] == 'complex-n3'}
+    out = ['| model | d | batch | steps / epoch | params | CPU s / step '
+           '| CPU s / epoch | × ComplEx-N3 | wall s / epoch | Sinkhorn share |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    for r in sorted(rows, key=lambda r: (kind(r) != 'published', r['dim'],
+                                         list(MODELS).index(r['model']))):
+        name = r['model']
+        if name == 'rsme':
+            name += f" ({r.get('image_slot', '')})"
+        share = r.get('sinkhorn_cpu_share')
+        rel = ref.get((r['dim'], kind(r)))
+        rel = '' if rel is None else f"{r['epoch_cpu_s'] / rel:.1f}"
+        share = '' if share is None else f'{100 * share:.0f} %'
+        out.append(
+            f"| {name} | {r['dim']} | {r['batch_size']} ({kind(r)}) | "
+            f"{r['steps_per_epoch']} | {r['num_parameters'] / 1e6:.2f} M | "
+            f"{r['step_cpu_s']:.3f} | {r['epoch_cpu_s']:.1f} | "
+            f"{rel} | {r['epoch_wall_s']:.1f} | {share} |")
+    return '\n'.join(out)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--table', default=None,
+                   help='print the markdown table of this JSON file and exit')
     p.add_argument('--raw', default=osp.join(shared_root(), 'data',
                                              'WN9-IMG'))
     p.add_argument('--work', default=osp.join('runs', 'cost_per_epoch'))
@@ -232,6 +272,9 @@ def main():
         osp.dirname(osp.dirname(HERE)), 'benchmarks', 'results',
         'cost_per_epoch_wn9.json'))
     args = p.parse_args()
+    if args.table:
+        print(table(args.table))
+        return
     torch.set_num_threads(1)
     path = build_data(args.data or osp.join(args.work, 'wn9_text.pt'),
                       args.raw, args.work)
