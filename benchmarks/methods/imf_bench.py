@@ -1,10 +1,12 @@
-r"""IMF on MKG-Y / DB15K / WN9-IMG (MKG-W: structure only, its names are
-Wikidata ids) under a wall-clock budget: structure only, or structure +
-text, with the eval-time text-shuffle ablation and, optionally, a model
-trained on shuffled text (``--train-shuffle-text``, the control for what
-the text carries). No images. The text is
+r"""IMF on MKG-W / MKG-Y / DB15K / WN9-IMG under a wall-clock budget:
+structure only, or structure + text, with the eval-time text-shuffle
+ablation and, optionally, a model trained on shuffled text
+(``--train-shuffle-text``, the control for what the text carries). No
+images. The text is
 
 * MKG-Y / DB15K: the entity *names* encoded by all-MiniLM-L6-v2;
+* MKG-W: the DBpedia names of its Wikidata entities (K-ON's ``ent_links``,
+  read by the loader into ``data['entity'].text``), encoded the same way;
 * WN9-IMG: the MiniLM features of the WordNet glosses, read from the graph
   written by ``prepare_wn9.py`` (``--text-features``), matched by entity
   name.
@@ -68,7 +70,10 @@ def permute_text(data, seed: int) -> None:
 
 def attach_name_text(data, cache_dir: str) -> None:
     r"""Encodes the entity names with MiniLM into ``data['entity'].x_text``
-    (cached in :obj:`cache_dir`).
+    (cached in :obj:`cache_dir`). MKG-W's entities are Wikidata ids: their
+    names are the DBpedia names the loader reads from ``ent_links``
+    (``data['entity'].text``); the other datasets' names come from their
+    URIs (:func:`name_text`).
 
     Args:
         data (HeteroData): The graph; its entities need names.
@@ -76,7 +81,13 @@ def attach_name_text(data, cache_dir: str) -> None:
     """
     from pyg_mmkg.features import attach_features
     from pyg_mmkg.features.hf import HFTextEncoder, minilm_path
-    texts = [name_text(n) for n in data['entity'].name]
+    names = data['entity'].name
+    if str(names[0]).startswith('http://www.wikidata.org/'):
+        if 'text' not in data['entity']:
+            raise SystemExit('MKG-W names need ent_links (staged by --stage)')
+        texts = list(data['entity'].text)
+    else:
+        texts = [name_text(n) for n in names]
     attach_features(data, text_encoder=HFTextEncoder(minilm_path()),
                     entity_texts=texts, cache_dir=cache_dir, batch_size=256,
                     progress=False)

@@ -36,8 +36,9 @@ from _paths import shared_root  # noqa: E402
 
 SHARED = osp.join(shared_root(), 'data')
 FILES = {
+    # ent_links / rel_links: the entity names (DBpedia) and relation labels.
     'MKG-W': ['entity2id.txt', 'relation2id.txt', 'train.txt.gz',
-              'valid.txt', 'test.txt'],
+              'valid.txt', 'test.txt', 'ent_links.gz', 'rel_links.txt'],
     'MKG-Y': ['entity2id.txt', 'relation2id.txt', 'train.txt', 'valid.txt',
               'test.txt'],
     'DB15K': ['entity2id.txt', 'relation2id.txt', 'train2id.txt',
@@ -53,9 +54,11 @@ def stage(name: str, root: str, shared: str) -> None:
     raw = osp.join(root, 'raw')
     os.makedirs(raw, exist_ok=True)
     for f in FILES[name]:
+        # The staged ent_links.gz is the loader's ent_links.txt, gzipped.
+        dst = 'ent_links.txt.gz' if f == 'ent_links.gz' else f
         try:
             os.symlink(osp.abspath(osp.join(shared, name, f)),
-                       osp.join(raw, f))
+                       osp.join(raw, dst))
         except FileExistsError:  # Staged before (or by a parallel run).
             pass
 
