@@ -213,6 +213,17 @@ class DistributedTrainer(Trainer):
                        FileExistsError)(message)
             return super().fit(resume)
 
+    def _fit_start(self):
+        # The model's hook runs on every rank (it may need collectives);
+        # rank 0's resulting weights are then broadcast, as DDP does at
+        # construction, since the ranks' random streams differ.
+        info = super()._fit_start()
+        if callable(getattr(self.model, 'on_fit_start', None)):
+            with torch.no_grad():
+                for p in self.model.parameters():
+                    dist.broadcast(p.data, src=0)
+        return info
+
     def _start_problem(self, resume: bool):
         # Checked on rank 0 and broadcast, so that all ranks fail together.
         last = self.last_path

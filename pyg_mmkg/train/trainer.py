@@ -193,6 +193,7 @@ class Trainer(CheckpointMixin):
         self.epoch = 0
         self.history = []
         self.finished = False
+        self.fit_start_info: Optional[Dict[str, Any]] = None
         self._best_state: Optional[Dict[str, torch.Tensor]] = None
 
     # Construction ###########################################################
@@ -390,6 +391,7 @@ class Trainer(CheckpointMixin):
             if cfg.progress and self.announce_recipe:
                 tqdm.write(describe_recipe(cfg, self.recipe, self.model))
             self.tracker.log_params(cfg.to_dict())
+            self.fit_start_info = self._fit_start()
         if not self._has_val():
             warnings.warn('No validation triples: the last epoch is kept as '
                           'the final model', stacklevel=2)
@@ -434,6 +436,19 @@ class Trainer(CheckpointMixin):
         epochs.close()
         return self._finish(time.perf_counter() - start_time)
 
+    def _fit_start(self) -> Optional[Dict[str, Any]]:
+        # The model's `on_fit_start(trainer)` hook, before the first epoch
+        # of a new fit (e.g. IMF's structural pre-training); what it
+        # returns goes into the results (`fit_start`).
+        hook = getattr(self.model, 'on_fit_start', None)
+        if not callable(hook):
+            return None
+        info = hook(self)
+        if info and self.config.progress:
+            tqdm.write(f'{type(self.model).__name__}.on_fit_start: '
+                       f'{json.dumps(info, default=repr)}')
+        return info
+
     def _finish(self, train_time: float) -> Dict[str, Any]:
         best_epoch = self.load_best()
         if best_epoch is None:
@@ -456,6 +471,8 @@ class Trainer(CheckpointMixin):
             'selection_metric': f'val/{self.config.metric}',
             'train_time_s': train_time,
         }
+        if self.fit_start_info:
+            results['fit_start'] = self.fit_start_info
         for split in ('val', 'test'):
             if self.split_triples[split][0].numel() > 0:
                 results[split] = summarize(self.evaluate(split))

@@ -11,6 +11,8 @@ from pyg_mmkg.nn.models._imf_layers import (LowRankFusion,
                                             contrastive_alignment_loss,
                                             imf_recipes, pool_features,
                                             smooth_targets)
+from pyg_mmkg.nn.models._imf_pretrain import (check_encoder_name,
+                                              pretrain_structure)
 from pyg_mmkg.nn.models.base import (Features, MultimodalKGEModel,
                                      check_positive, features_from_data)
 
@@ -70,9 +72,21 @@ class IMF(MultimodalKGEModel):
         official forward fuses the heads and all candidates in two passes,
         with two dropout samples). (7) :obj:`branch_loss="ce"` (softmax
         cross-entropy per branch) is an option not in the paper, for short
-        CPU budgets where 1-N BCE stays long at its initial plateau. (8) No
-        KBGAT pre-training of the structural table (the official stage is
-        commented out of :obj:`main`).
+        CPU budgets where 1-N BCE stays long at its initial plateau. (8) The
+        optional structural pre-training (official stage 0, whose call is
+        commented out of :obj:`main`, so off by default here too) trains
+        the library's R-GCN or CompGCN encoder instead of the official
+        KBGAT, with the official TransE margin loss, negatives and
+        optimiser settings, over the training graph only; its entity
+        outputs initialise the structural entity table and its relation
+        vectors the structural relation table (reciprocal rows negated, as
+        the official :obj:`pre_trained=1`). It runs when a
+        :class:`~pyg_mmkg.train.Trainer` starts a new fit
+        (:meth:`on_fit_start`; :obj:`pretrain`) or by calling
+        :func:`~pyg_mmkg.nn.models._imf_pretrain.pretrain_structure`,
+        whose docstring lists every deviation (encoder, output size 256
+        instead of the official 512 = 2 heads :math:`\times` 256, negatives
+        that avoid only training triples).
 
     Args:
         num_nodes (int): The number of entities.
@@ -106,6 +120,17 @@ class IMF(MultimodalKGEModel):
             (default: :obj:`"average"`)
         reciprocal (bool, optional): Must be :obj:`True` (head queries are
             reciprocal tail queries, as published). (default: :obj:`True`)
+        pretrain (str, optional): :obj:`"rgcn"` or :obj:`"compgcn"`: the
+            structural pre-training (note (8)) that :meth:`on_fit_start`
+            runs before the first epoch of a new fit; :obj:`None` skips it,
+            as the official :obj:`main`. (default: :obj:`None`)
+        pretrain_epochs (int, optional): Its number of full-batch epochs.
+            (default: :obj:`3000`, official)
+        pretrain_kwargs (Dict[str, Any], optional): Further arguments of
+            :func:`~pyg_mmkg.nn.models._imf_pretrain.pretrain_structure`
+            (:obj:`lr`, :obj:`margin`, :obj:`num_negatives`,
+            :obj:`weight_decay`, :obj:`encoder_kwargs`, ...; official
+            values by default). (default: :obj:`None`)
     """
     #: The published training configuration (:mod:`pyg_mmkg.train.recipes`).
     recipes = imf_recipes()
@@ -132,8 +157,24 @@ class IMF(MultimodalKGEModel):
         contrastive_weight: float = 0.0,
         ensemble: str = 'average',
         reciprocal: bool = True,
+        pretrain: Optional[str] = None,
+        pretrain_epochs: int = 3000,
+        pretrain_kwargs: Optional[Dict[str, Any]] = None,
     ):
         check_positive('hidden_channels', hidden_channels)
+        if pretrain is not None:
+            if not isinstance(pretrain, str):
+                raise ValueError("'pretrain' is an encoder name; pass a "
+                                 "module to 'pretrain_structure' instead")
+            check_encoder_name(pretrain)
+        pretrain_kwargs = dict(pretrain_kwargs or {})
+        for key in ('encoder', 'epochs', 'target', 'data'):
+            if key in pretrain_kwargs:
+                raise ValueError(f"'pretrain_kwargs' cannot set '{key}' "
+                                 f"(use 'pretrain' and 'pretrain_epochs')")
+        if pretrain_epochs < 0:
+            raise ValueError(f"'pretrain_epochs' must be >= 0 (got "
+                             f"{pretrain_epochs})")
         check_positive('rank', rank)
         if not reciprocal:
             raise ValueError("IMF answers head queries with reciprocal "
@@ -147,6 +188,9 @@ class IMF(MultimodalKGEModel):
         self.mods = list(self.active_modalities)
         if not self.mods:
             raise ValueError('IMF needs at least one modality')
+        if pretrain is not None and not self.use_structure:
+            raise ValueError("'pretrain' pre-trains the structural tables: "
+                             "add 'structure' to 'modalities'")
         self.branches = self.mods + (['mm'] if len(self.mods) > 1 else [])
         self.freeze_features = freeze_features
         self.label_smoothing = float(label_smoothing)
@@ -179,6 +223,9 @@ class IMF(MultimodalKGEModel):
         })
         self.node_emb.requires_grad_(self.use_structure)
         self.rel_emb.requires_grad_(self.use_structure)
+        self.pretrain = pretrain
+        self.pretrain_epochs = int(pretrain_epochs)
+        self.pretrain_kwargs = pretrain_kwargs
         self.register_buffer('ensemble_code', torch.tensor(0))
         self.set_ensemble(ensemble)
         self.reset_parameters()
@@ -218,6 +265,45 @@ class IMF(MultimodalKGEModel):
         for tucker in self.tucker.values():
             tucker.reset_parameters()
             torch.nn.init.xavier_uniform_(tucker.core)
+
+    # Structural pre-training ################################################
+
+    def pretrain_structure(self, data: Any, **kwargs: Any) -> Dict[str, Any]:
+        r"""Runs the structural pre-training (note (8)) on the training
+        graph of :obj:`data` with :attr:`pretrain` (default :obj:`"rgcn"`),
+        :attr:`pretrain_epochs` and :attr:`pretrain_kwargs`, overridden by
+        :obj:`kwargs`; returns the summary of
+        :func:`~pyg_mmkg.nn.models._imf_pretrain.pretrain_structure`.
+
+        Args:
+            data (HeteroData): The knowledge graph.
+            **kwargs (optional): Arguments of
+                :func:`~pyg_mmkg.nn.models._imf_pretrain.pretrain_structure`.
+        """
+        args = dict(encoder=self.pretrain or 'rgcn',
+                    epochs=self.pretrain_epochs, **self.pretrain_kwargs)
+        args.update(kwargs)
+        return pretrain_structure(self, data, **args)
+
+    def on_fit_start(self, trainer: Any) -> Optional[Dict[str, Any]]:
+        r"""Called by the :class:`~pyg_mmkg.train.Trainer` before the first
+        epoch of a new (not resumed) fit: runs :meth:`pretrain_structure`
+        on the trainer's data, seeded with its :obj:`config.seed`, if
+        :attr:`pretrain` is set; returns its summary without the per-epoch
+        losses (or :obj:`None`).
+
+        Args:
+            trainer (Trainer): The trainer.
+        """
+        if self.pretrain is None:
+            return None
+        kwargs = {'seed': trainer.config.seed}
+        kwargs.update(self.pretrain_kwargs)
+        info = self.pretrain_structure(trainer.data, **kwargs)
+        losses = info.pop('loss')
+        info.update(loss_first=losses[0] if losses else None,
+                    loss_last=losses[-1] if losses else None)
+        return info
 
     # Ensemble ###############################################################
 
