@@ -46,7 +46,11 @@ class Trainer(CheckpointMixin):
     :class:`~pyg_mmkg.train.TrainBatch`); returning :obj:`None` falls back
     to the configured loss. A model's :obj:`after_step()`, if it defines
     one, runs after every optimiser step (*e.g.* to project embeddings onto
-    a norm ball). A model that defines :obj:`on_fit_end(trainer)`
+    a norm ball). A model that defines :obj:`on_fit_start(trainer)` has
+    it called once before the first epoch of a new (not resumed) fit
+    (*e.g.* IMF's optional structural pre-training); a dict it returns is
+    reported as :obj:`fit_start` in the results. A model that defines
+    :obj:`on_fit_end(trainer)`
     has it called on the selected model after training, before the final
     evaluation (*e.g.* to fit an ensemble on
     :obj:`trainer.split_triples['val']`); the weights it leaves are saved

@@ -10,7 +10,11 @@ with :obj:`pre_trained=1` its entity outputs initialise the structural
 entity table :math:`E_s` and its relation outputs the first half of the
 structural relation table :math:`R_s`, whose reciprocal half is the negated
 vectors. :obj:`main` has the call of :obj:`train_encoder` commented out, so
-the published runs do not use it.
+the published runs do not use it; as released, the stage cannot run for
+IMF either: :obj:`main` builds IMF's :obj:`ConvECorpus`, whose batches are
+:math:`(h, r, -1)` 1-N queries without negatives (the corrupted triples come
+from :obj:`ConvKBCorpus`), and the two-head entity output has 512 columns
+for IMF's 256-d tables.
 
 :func:`pretrain_structure` runs the same stage with an R-GCN or CompGCN
 encoder of :mod:`pyg_mmkg.nn.encoders` (see its note for every deviation).
