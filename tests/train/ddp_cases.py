@@ -3,6 +3,7 @@ identically in the test process (one process) and in the rank processes
 of :mod:`ddp_worker` (a uniquely named module, see train_testing)."""
 import torch
 
+from pyg_mmkg.nn.kge import DistMult
 from pyg_mmkg.train import TrainConfig
 from train_testing import synthetic_kg
 
@@ -63,9 +64,21 @@ def build(case: str):
                                relation_negatives=False, norm_weight=0.0)
         config = TrainConfig(**{**BASE, 'lr': 0.01}, regime='slcwa',
                              batch_size=37, num_negatives=2)
+    elif case == 'fit_start_hook':  # Hook weights differ per rank.
+        data = synthetic_kg()
+        model = NoisyStart(num_entities(data), num_relations(data), 8)
+        config = TrainConfig(**BASE, regime='slcwa', batch_size=37)
     else:  # pragma: no cover
         raise ValueError(case)
     return model, data, config
+
+
+class NoisyStart(DistMult):
+    r"""A model whose :obj:`on_fit_start` draws from the global random
+    stream, which :class:`DistributedTrainer` decorrelates across ranks."""
+    def on_fit_start(self, trainer):
+        with torch.no_grad():
+            self.node_emb.weight.add_(torch.randn_like(self.node_emb.weight))
 
 
 def state(model) -> dict:

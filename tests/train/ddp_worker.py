@@ -26,6 +26,13 @@ def main(out: str) -> int:
         batch = next(iter(trainer.batches))
         loss = trainer.training_step(batch)
         results[case] = {'state': state(model), 'loss': float(loss)}
+    # A model's on_fit_start hook that draws from the (per-rank) random
+    # stream: rank 0's weights are broadcast afterwards.
+    model, data, config = build('fit_start_hook')
+    trainer = DistributedTrainer(model, data, config, trackers=[],
+                                 plot=False, timeout_s=60)
+    trainer._fit_start()
+    results['fit_start_hook'] = {'state': state(model)}
     # A whole epoch (uneven last batch) and the epoch's mean loss:
     model, data, config = build('distmult_slcwa')
     trainer = DistributedTrainer(model, data, config.replace(batch_size=45),

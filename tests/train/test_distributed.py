@@ -86,6 +86,13 @@ def test_one_step_equals_one_process(two_ranks, case):
     assert moved
 
 
+def test_fit_start_hook_weights_equal_on_all_ranks(two_ranks):
+    # E.g. IMF's structural pre-training: rank 0's result is broadcast.
+    _, ranks = two_ranks
+    for name, value in ranks[0]['fit_start_hook']['state'].items():
+        assert torch.equal(ranks[1]['fit_start_hook']['state'][name], value)
+
+
 def test_epoch_loss_and_weights_equal_one_process(two_ranks):
     _, ranks = two_ranks
     model, trainer = _single('distmult_slcwa', batch_size=45)

@@ -226,7 +226,8 @@ def vtkg_root(tmp_path_factory):
     return root
 
 
-def test_cli_model_kwargs_run_the_pretraining(vtkg_root, tmp_path, capsys):
+def test_cli_model_kwargs_run_the_pretraining(vtkg_root, tmp_path, capsys,
+                                              monkeypatch):
     from pyg_mmkg.cli import main
     args = ['train', '--dataset', 'VTKG-I', '--root', str(vtkg_root),
             '--model', 'imf', '--modalities', 'structure', '--dim', '8',
@@ -241,6 +242,13 @@ def test_cli_model_kwargs_run_the_pretraining(vtkg_root, tmp_path, capsys):
     assert results['fit_start']['epochs'] == 2
     spec = json.loads((run / 'model.json').read_text())['model']
     assert spec['arguments']['pretrain'] == 'compgcn'
+    # Re-opening the run rebuilds the model without pre-training again:
+    def refuse(*args, **kwargs):
+        raise AssertionError('pre-training on re-open')
+
+    monkeypatch.setattr(IMF, 'pretrain_structure', refuse)
+    assert main(['evaluate', str(run), '--json']) == 0
+    monkeypatch.undo()
     # Off by default (the official main has the stage commented out):
     run = tmp_path / 'plain'
     assert main(args + ['--run-dir', str(run)]) == 0
