@@ -9,7 +9,9 @@ images. The text is
   read by the loader into ``data['entity'].text``), encoded the same way;
 * WN9-IMG: the MiniLM features of the WordNet glosses, read from the graph
   written by ``prepare_wn9.py`` (``--text-features``), matched by entity
-  name.
+  name;
+* any graph file with its own text features (``--data``, e.g. FB15k-237
+  from ``fb15k237_prepare.py``, MiniLM of "name: description").
 
 KvsAll with reciprocal relations, selection on validation MRR, test
 evaluated once on the selected checkpoint; the same budget and optimiser
@@ -26,6 +28,9 @@ Usage (from the repository root; data in ``../shared/data``)::
         --root /tmp/imf/WN9-IMG --stage --setting structure+text \
         --text-features /tmp/imf/wn9_text.pt --loss ce --dim 64 \
         --max-time-s 600 --out ROWS.jsonl
+    python benchmarks/methods/imf_bench.py --data fb15k237_text.pt \
+        --name FB15k-237 --setting structure+text --loss ce \
+        --max-time-s 900 --out ROWS.jsonl
 """
 import argparse
 import json
@@ -119,10 +124,59 @@ def attach_saved_text(data, path: str) -> None:
         data['entity'].has_text = saved['entity'].has_text[idx].bool()
 
 
-def main():
+def load_graph(args, modalities, error=None):
+    r"""The graph of ``--dataset`` (text: ``--text-features`` or the
+    MiniLM-encoded names) or of ``--data`` (text: the file's own
+    ``x_text``), with the text rows permuted when ``--train-shuffle-text``
+    is given.
+
+    Args:
+        args (argparse.Namespace): The parsed command line.
+        modalities (list of str): The modalities of the run.
+        error (callable, optional): Reports a command-line error.
+    """
+    if args.data is not None:
+        data = load_data(args.data, modalities=modalities)
+        if 'text' in modalities:
+            if 'x_text' not in data['entity']:
+                raise ValueError(f"'{args.data}' holds no "
+                                 f"data['entity'].x_text")
+            if args.train_shuffle_text:
+                permute_text(data, 1000 + args.seed)
+        return data
+    if args.root is None:
+        raise ValueError('--dataset needs --root')
+    if args.stage:
+        stage(args.dataset, args.root, args.shared)
+    data = load_data(args.dataset, root=args.root, modalities=['structure'])
+    if 'text' in modalities:
+        if args.text_features:
+            attach_saved_text(data, args.text_features)
+        elif args.dataset == 'WN9-IMG':
+            msg = ('WN9-IMG text comes from --text-features (the graph '
+                   'written by prepare_wn9.py); its names are WordNet ids')
+            if error is None:
+                raise ValueError(msg)
+            error(msg)
+        else:
+            attach_name_text(data, osp.join(args.root, 'feature_cache'))
+        if args.train_shuffle_text:
+            permute_text(data, 1000 + args.seed)
+    return data
+
+
+def build_parser():
+    r"""The command line parser."""
     p = argparse.ArgumentParser()
-    p.add_argument('--dataset', required=True, choices=sorted(FILES))
-    p.add_argument('--root', required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--dataset', choices=sorted(FILES))
+    src.add_argument('--data', default=None,
+                     help='a graph file saved with torch.save(data) (e.g. '
+                     'by fb15k237_prepare.py); text = its x_text')
+    p.add_argument('--name', default=None,
+                   help="the row's dataset label (default: --dataset, or "
+                   "the --data file's stem)")
+    p.add_argument('--root', default=None)
     p.add_argument('--stage', action='store_true')
     p.add_argument('--shared', default=SHARED)
     p.add_argument('--setting', default='structure',
@@ -145,23 +199,33 @@ def main():
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--run-dir', default='runs/imf')
     p.add_argument('--out', required=True, help='JSON lines, appended')
-    args = p.parse_args()
+    return p
+
+
+def parse_args(argv=None):
+    r"""The parsed command line.
+
+    Args:
+        argv (list of str, optional): The arguments (default:
+            :obj:`sys.argv[1:]`).
+    """
+    return build_parser().parse_args(argv)
+
+
+def main(argv=None):
+    r"""Trains and evaluates one IMF run; appends its row to ``--out``.
+
+    Args:
+        argv (list of str, optional): The arguments.
+    """
+    p = build_parser()
+    args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    if args.stage:
-        stage(args.dataset, args.root, args.shared)
+    dataset = args.name or args.dataset or osp.splitext(
+        osp.basename(args.data))[0]
 
     modalities = args.setting.split('+')
-    data = load_data(args.dataset, root=args.root, modalities=['structure'])
-    if 'text' in modalities:
-        if args.text_features:
-            attach_saved_text(data, args.text_features)
-        elif args.dataset == 'WN9-IMG':
-            p.error('WN9-IMG text comes from --text-features (the graph '
-                    'written by prepare_wn9.py); its names are WordNet ids')
-        else:
-            attach_name_text(data, osp.join(args.root, 'feature_cache'))
-        if args.train_shuffle_text:
-            permute_text(data, 1000 + args.seed)
+    data = load_graph(args, modalities, p.error)
     torch.manual_seed(args.seed)
     model = IMF.from_data(data, hidden_channels=args.dim,
                           modalities=modalities, branch_loss=args.loss,
@@ -173,7 +237,7 @@ def main():
         eval_every=args.eval_every, patience=args.patience,
         max_time_s=args.max_time_s, progress=False, device='cpu',
         seed=args.seed, eval_batch_size=512)
-    name = (f'{args.dataset}-imf-{args.setting}'
+    name = (f'{dataset}-imf-{args.setting}'
             f'{"-trainshuf" if args.train_shuffle_text else ""}-'
             f'{args.loss}-d{args.dim}-s{args.seed}')
     trainer = Trainer(model, data, config, plot=False,
@@ -184,11 +248,12 @@ def main():
     test = res['test']
     times = [m['time/epoch_s'] for m in trainer.history]
     row = {
-        'dataset': args.dataset, 'model': 'imf', 'setting': args.setting,
+        'dataset': dataset, 'model': 'imf', 'setting': args.setting,
         'train_shuffle_text': args.train_shuffle_text, 'loss': args.loss,
         'args': vars(args),
         'text': (None if 'text' not in modalities else
-                 'saved' if args.text_features else 'minilm-names'),
+                 'file' if args.data else 'saved' if args.text_features
+                 else 'minilm-names'),
         'test': {k: test[k]
                  for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
         'test_head_mrr': test['head_mrr'],
