@@ -50,7 +50,15 @@ def dbpedia_name(uri: str) -> str:
     Args:
         uri (str): The URI (angle brackets allowed).
     """
-    tail = uri.strip().strip('<>').rstrip('/').rsplit('/', 1)[-1]
+    uri = uri.strip().strip('<>')
+    # The resource name may itself hold '/' (AC/DC, Frost/Nixon_(film)).
+    for prefix in ('http://dbpedia.org/resource/',
+                   'https://dbpedia.org/resource/'):
+        if uri.startswith(prefix):
+            tail = uri[len(prefix):]
+            break
+    else:
+        tail = uri.rstrip('/').rsplit('/', 1)[-1]
     return unquote(tail).replace('_', ' ').strip()
 
 
@@ -130,6 +138,12 @@ class MKG_W(MMKGDataset):
     manual = _manual('MKG-W')
     stats = dict(num_entities=15000, num_relations=169, train=34196,
                  val=4276, test=4274)
+
+    @property
+    def feature_id(self) -> str:
+        # Bumped whenever the names are read differently, so that a
+        # processed file holding older names is rebuilt.
+        return f'{super().feature_id}__names-2'
 
     def download(self) -> None:
         super().download()

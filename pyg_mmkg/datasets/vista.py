@@ -69,6 +69,10 @@ def _attach_bundled_images(data, path: str,
         dense[mask] = x
         if max_images is not None:
             dense, mask = dense[:, :max_images], mask[:, :max_images]
+        if bool((mask[:, 1:] & ~mask[:, :-1]).any()):
+            raise RawFormatError(path, None, f"'{key}' image slots must be "
+                                 f"filled first (an empty slot before a "
+                                 f"filled one)")
         files = feats.get(f'{key}_files')
         if files is not None:
             counts = mask.sum(-1).tolist() if max_images is None else \

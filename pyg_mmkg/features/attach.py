@@ -154,6 +154,9 @@ def attach_features(
             store = data[node_type]
             store.x_image, store.image_mask = out.x, out.mask
             store.has_image = out.has_image
+            # Files listed for the previous slots no longer match them.
+            if 'image_files' in store:
+                del store.image_files
             encoders[f'{node_type}.x_image'] = image_encoder.identity
             dims[f'{node_type}.x_image'] = int(out.x.size(-1))
 

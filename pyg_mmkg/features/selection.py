@@ -5,8 +5,7 @@ The one home of the selection rules used when encoding images
 pre-computed image features (:mod:`pyg_mmkg.data.raw`).
 """
 import math
-import os
-from typing import Any, List
+from typing import Any, List, Tuple
 
 import torch
 from torch import Tensor
@@ -115,13 +114,22 @@ def phash_order(lists: List[List[Any]],
                 hash_size: int = 16) -> List[List[Any]]:
     r"""Reorders each entity's images by :func:`phash_scores`, most central
     first (ties in the given order); images that cannot be read go last.
-    Keeping the first image of each list is RSME's filter gate.
+    Keeping the first image of each list is RSME's filter gate. Raises an
+    :class:`ImportError` when Pillow is missing (no image could be read).
 
     Args:
         lists (list[list]): Per entity, its images (paths, bytes or
             :class:`PIL.Image.Image`).
         hash_size (int, optional): pHash size. (default: :obj:`16`)
     """
+    return _phash_order(lists, hash_size)[0]
+
+
+def _phash_order(lists: List[List[Any]], hash_size: int
+                 ) -> Tuple[List[List[Any]], List[Tuple[int, int]]]:
+    # phash_order, and the (entity, position) of each unreadable image.
+    if any(len(items) for items in lists):
+        import_optional('PIL.Image', 'vision')  # never "all unreadable"
     hashes, group, where, bad = [], [], [], []
     for i, items in enumerate(lists):
         for p, item in enumerate(items):
@@ -141,38 +149,39 @@ def phash_order(lists: List[List[Any]],
             out[group[j]].append(lists[group[j]][where[j]])
     for i, p in bad:
         out[i].append(lists[i][p])
-    return out
+    return out, bad
 
 
 def phash_slots(lists: List[List[Any]], hash_size: int = 16) -> Tensor:
-    r"""RSME's filter gate as slot indices: for each entity, the position in
-    its list of the most central image by :func:`phash_scores` (the first
+    r"""RSME's filter gate as list positions: for each entity, the position
+    in its list of the most central image by :func:`phash_scores` (the first
     one on ties, the official :obj:`FilterGate.filter` choice), or :obj:`0`
-    for an entity without images. Images that cannot be read are never
-    picked while the entity has a readable one; a :obj:`UserWarning` counts
-    them.
+    for an entity without images. Images that cannot be read (missing or
+    corrupt files) are never picked while the entity has a readable one; a
+    :obj:`UserWarning` counts them. Raises an :class:`ImportError` when
+    Pillow is missing.
 
     Args:
         lists (list[list]): Per entity, its images (paths, bytes or
-            :class:`PIL.Image.Image`), in slot order.
+            :class:`PIL.Image.Image`).
         hash_size (int, optional): pHash size. (default: :obj:`16`)
     """
-    ordered = phash_order(lists, hash_size)
-    slots, unread = [], 0
+    ordered, bad = _phash_order(lists, hash_size)
+    slots = []
     for items, order in zip(lists, ordered):
         if not items:
             slots.append(0)
             continue
-        # phash_order moves unreadable images last and keeps the given
+        # _phash_order moves unreadable images last and keeps the given
         # order among equals, so the first position holding the picked
-        # object is its slot (identity first: a list may repeat a path).
+        # object is its position (identity first: a list may repeat a path).
         pick = order[0]
         slot = next((j for j, it in enumerate(items) if it is pick), None)
         slots.append(items.index(pick) if slot is None else slot)
-        unread += sum(1 for it in items if isinstance(it, str)
-                      and not os.path.exists(it))
-    if unread:
+    if bad:
         import warnings
-        warnings.warn(f"phash_slots: {unread} image file(s) do not exist "
-                      f"and were not hashed", UserWarning, stacklevel=2)
+        i, p = bad[0]
+        warnings.warn(f"phash_slots: {len(bad)} image(s) could not be read "
+                      f"and were not hashed (first: {lists[i][p]!r})",
+                      UserWarning, stacklevel=2)
     return torch.tensor(slots, dtype=torch.long)

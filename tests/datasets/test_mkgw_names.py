@@ -5,6 +5,7 @@ import gzip
 import os
 import os.path as osp
 import shutil
+from urllib.parse import unquote
 
 import pytest
 
@@ -53,6 +54,17 @@ def test_download_gets_names_with_correct_checksums(tmp_path, monkeypatch,
         'Jim Jones (rapper)'
     assert name['http://www.wikidata.org/entity/Q21197'] == 'Chișinău'
     assert sum(1 for t in ent.text if t) == 15000
+    # Every name is the whole resource name (34 of them hold a '/'):
+    with gzip.open(osp.join(shared_data, 'MKG-W', 'ent_links.gz'), 'rt',
+                   encoding='utf-8') as f:
+        links = dict(line.rstrip('\n').split('\t')[::-1] for line in f)
+    prefix = 'http://dbpedia.org/resource/'
+    slashed = 0
+    for n, text in name.items():
+        raw = links[n][len(prefix):]
+        assert text.replace(' ', '_') == unquote(raw), n
+        slashed += '/' in raw
+    assert slashed == 34
     assert len(rel.text) == 169
     assert rel.text[:3] == ['cast member', 'screenwriter', 'occupation']
 
@@ -72,6 +84,10 @@ def test_dbpedia_name():
     assert dbpedia_name('<http://dbpedia.org/resource/Caf%C3%A9_Society>') \
         == 'Café Society'
     assert dbpedia_name('http://dbpedia.org/resource/A_B_(c)') == 'A B (c)'
+    # A '/' inside the resource name is part of the name:
+    assert dbpedia_name('http://dbpedia.org/resource/AC/DC') == 'AC/DC'
+    assert dbpedia_name('http://dbpedia.org/resource/Frost/Nixon_(film)') \
+        == 'Frost/Nixon (film)'
 
 
 def test_read_entity_links_bad_input(tmp_path):

@@ -118,17 +118,31 @@ def test_encode_images_phash_selection(fake_encoder, tmp_path):
 def test_phash_slots_is_the_official_pick(tmp_path):
     lists = _entity_lists()[:40]
     missing = str(tmp_path / 'missing.jpg')
-    # A missing file first: never picked while the entity has real images.
+    corrupt = tmp_path / 'corrupt.jpg'
+    corrupt.write_bytes(b'not a jpeg')
+    # Unreadable files first: never picked while the entity has real images.
     lists[3] = [missing] + lists[3]
+    lists[5] = [str(corrupt)] + lists[5]
     lists.append([])
-    with pytest.warns(UserWarning, match='1 image file'):
+    with pytest.warns(UserWarning, match='2 image.s. could not be read'):
         slots = phash_slots(lists)
     assert slots.dtype == torch.long and slots.shape == (41, )
     picked_other = 0
     for i, files in enumerate(lists[:40]):
-        real = [f for f in files if f != missing]
+        real = [f for f in files if f not in (missing, str(corrupt))]
         best, _ = _official_pick([perceptual_hash(f, 16) for f in real])
         assert files[int(slots[i])] == real[best], i
         picked_other += int(slots[i]) != 0
     assert int(slots[40]) == 0
     assert picked_other > 1
+
+
+def test_phash_without_pillow_is_an_error(monkeypatch):
+    # Not "every image unreadable, keep the first": a clear ImportError.
+    import sys
+    monkeypatch.setitem(sys.modules, 'PIL', None)
+    monkeypatch.setitem(sys.modules, 'PIL.Image', None)
+    with pytest.raises(ImportError, match='vision'):
+        phash_slots(_entity_lists()[:2])
+    with pytest.raises(ImportError, match='vision'):
+        phash_order(_entity_lists()[:2])

@@ -282,9 +282,10 @@ def pretrain_structure(
     if inverse not in INVERSE:
         raise ValueError(f"'inverse' must be one of {INVERSE} (got "
                          f"{inverse!r})")
-    if epochs < 0 or num_negatives < 1:
-        raise ValueError(f"'epochs' must be >= 0 and 'num_negatives' >= 1 "
-                         f"(got {epochs} and {num_negatives})")
+    if epochs < 1 or num_negatives < 1:
+        raise ValueError(f"'epochs' and 'num_negatives' must be >= 1 (got "
+                         f"{epochs} and {num_negatives}): zero epochs would "
+                         f"write an untrained encoder's outputs")
     ent_table, rel_table = _tables(target)
     N, R = num_entities(data), num_relations(data)
     if ent_table.size(0) != N or rel_table.size(0) != 2 * R:

@@ -172,9 +172,16 @@ class IMF(MultimodalKGEModel):
             if key in pretrain_kwargs:
                 raise ValueError(f"'pretrain_kwargs' cannot set '{key}' "
                                  f"(use 'pretrain' and 'pretrain_epochs')")
-        if pretrain_epochs < 0:
-            raise ValueError(f"'pretrain_epochs' must be >= 0 (got "
-                             f"{pretrain_epochs})")
+        if pretrain_epochs < 1:
+            raise ValueError(f"'pretrain_epochs' must be >= 1 (got "
+                             f"{pretrain_epochs}); pass pretrain=None for "
+                             f"no pre-training")
+        import inspect
+        known = set(inspect.signature(pretrain_structure).parameters)
+        unknown = sorted(set(pretrain_kwargs) - known)
+        if unknown:
+            raise ValueError(f"Unknown 'pretrain_kwargs' {unknown} (choose "
+                             f"from {sorted(known - {'target', 'data'})})")
         check_positive('rank', rank)
         if not reciprocal:
             raise ValueError("IMF answers head queries with reciprocal "

@@ -29,7 +29,7 @@ def first_image(data: Any, slot: Optional[Tensor] = None
     Args:
         data (HeteroData): The knowledge graph.
         slot (torch.Tensor, optional): Per entity, the image slot to keep
-            :obj:`[N]` (*e.g.* :func:`pyg_mmkg.features.phash_slots`).
+            :obj:`[N]` (*e.g.* :func:`phash_image_slot`).
             (default: :obj:`None`)
     """
     store = data['entity']
@@ -73,15 +73,22 @@ def phash_image_slot(data: Any) -> Optional[Tensor]:
     if len(files) != x.size(0):
         raise ValueError(f"data['entity'].image_files lists {len(files)} "
                          f"entities, x_image {x.size(0)}")
+    slots = store.get('image_mask', None)
+    filled = (torch.ones(x.shape[:2], dtype=torch.bool) if slots is None
+              else slots.bool())
+    counts = torch.tensor([len(f) for f in files])
+    bad = (counts != filled.sum(1)).nonzero().view(-1)
+    if bad.numel():
+        i = int(bad[0])
+        raise ValueError(f"data['entity'].image_files must list one file per "
+                         f"filled image slot; entity {i} lists "
+                         f"{int(counts[i])} for {int(filled[i].sum())} "
+                         f"(stale after re-encoding the images?)")
     # File j of an entity is in its j-th filled slot.
     from pyg_mmkg.features import phash_slots
     pick = phash_slots([list(f) for f in files])
-    slots = store.get('image_mask', None)
-    if slots is None:
-        return pick
-    filled = slots.bool()
     order = torch.argsort((~filled).to(torch.int8), dim=1, stable=True)
-    return order[torch.arange(order.size(0)), pick.clamp(max=x.size(1) - 1)]
+    return order[torch.arange(order.size(0)), pick]
 
 
 class RSME(MultimodalKGEModel):

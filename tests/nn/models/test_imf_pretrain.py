@@ -190,6 +190,18 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match='do not fit the data'):
         pretrain_structure((torch.zeros(3, D), torch.zeros(2, D)), data,
                            'rgcn', epochs=1)
+    # Zero epochs would write an untrained encoder's outputs:
+    before = model.node_emb.weight.detach().clone()
+    with pytest.raises(ValueError, match='untrained'):
+        pretrain_structure(model, data, 'rgcn', epochs=0)
+    assert torch.equal(model.node_emb.weight, before)
+    with pytest.raises(ValueError, match="'pretrain_epochs' must be >= 1"):
+        IMF.from_data(data, hidden_channels=D, modalities=['structure'],
+                      pretrain='rgcn', pretrain_epochs=0)
+    # A misspelt option fails when the model is built, not at fit time:
+    with pytest.raises(ValueError, match=r"Unknown 'pretrain_kwargs' \['lrr'\]"):
+        IMF.from_data(data, hidden_channels=D, modalities=['structure'],
+                      pretrain='rgcn', pretrain_kwargs={'lrr': 0.1})
 
 
 def test_trainer_runs_it_on_a_new_fit_only(tmp_path):

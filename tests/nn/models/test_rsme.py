@@ -301,3 +301,12 @@ def test_from_data_keeps_the_phash_central_image(tmp_path):
     assert not torch.allclose(model.mrp, first.mrp, equal_nan=True)
     with pytest.raises(ValueError, match="'image_selection'"):
         RSME.from_data(data, image_selection='vista')
+    # Files that no longer match the slots (e.g. after re-encoding) are an
+    # error, not a silently empty image:
+    stale = data.clone()
+    i = next(j for j, f in enumerate(stale['entity'].image_files)
+             if len(f) == 3)
+    stale['entity'].image_mask = stale['entity'].image_mask.clone()
+    stale['entity'].image_mask[i, 2] = False
+    with pytest.raises(ValueError, match=f'entity {i} lists 3 for 2'):
+        RSME.from_data(stale, hidden_channels=4)
