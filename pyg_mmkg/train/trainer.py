@@ -49,10 +49,10 @@ class Trainer(CheckpointMixin):
     a norm ball). A model that defines :obj:`on_fit_start(trainer)` has
     it called once before the first epoch of a new (not resumed) fit
     (*e.g.* IMF's optional structural pre-training); a dict it returns is
-    reported as :obj:`fit_start` in the results. A model that defines
-    :obj:`on_fit_end(trainer)`
-    has it called on the selected model after training, before the final
-    evaluation (*e.g.* to fit an ensemble on
+    reported as :obj:`fit_start` in the results (kept in the run folder's
+    :obj:`fit_start.json`, so a resumed fit reports it too). A model that
+    defines :obj:`on_fit_end(trainer)` has it called on the selected model
+    after training, before the final evaluation (*e.g.* to fit an ensemble on
     :obj:`trainer.split_triples['val']`); the weights it leaves are saved
     to :obj:`best.pt`.
 
@@ -396,6 +396,15 @@ class Trainer(CheckpointMixin):
                 tqdm.write(describe_recipe(cfg, self.recipe, self.model))
             self.tracker.log_params(cfg.to_dict())
             self.fit_start_info = self._fit_start()
+            if self.run_dir is not None and self.fit_start_info:
+                # Kept beside the checkpoints, so a resumed fit reports it.
+                atomic_write_text(self.run_dir / 'fit_start.json',
+                                  json.dumps(self.fit_start_info, indent=2,
+                                             default=repr) + '\n')
+        elif self.run_dir is not None and \
+                (self.run_dir / 'fit_start.json').exists():
+            self.fit_start_info = json.loads(
+                (self.run_dir / 'fit_start.json').read_text())
         if not self._has_val():
             warnings.warn('No validation triples: the last epoch is kept as '
                           'the final model', stacklevel=2)

@@ -123,7 +123,10 @@ class IMF(MultimodalKGEModel):
         pretrain (str, optional): :obj:`"rgcn"` or :obj:`"compgcn"`: the
             structural pre-training (note (8)) that :meth:`on_fit_start`
             runs before the first epoch of a new fit; :obj:`None` skips it,
-            as the official :obj:`main`. (default: :obj:`None`)
+            as the official :obj:`main`. Its time is reported in the fit's
+            results (:obj:`fit_start`) and is not counted in the trainer's
+            :obj:`train_time_s` nor in :obj:`max_time_s`.
+            (default: :obj:`None`)
         pretrain_epochs (int, optional): Its number of full-batch epochs.
             (default: :obj:`3000`, official)
         pretrain_kwargs (Dict[str, Any], optional): Further arguments of
