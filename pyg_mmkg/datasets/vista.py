@@ -18,8 +18,9 @@ __all__ = ['VTKG_I', 'VTKG_C', 'WN18RR_PP', 'FB15K237', 'bundled_dir']
 
 _BUNDLED_FEATURES = ('text_features.pt', 'image_features.pt')
 # Changes whenever the bundled features are attached differently, so that a
-# processed file of an older layout is rebuilt (2: with image_files).
-_BUNDLED_LAYOUT = 'layout-2'
+# processed file of an older layout is rebuilt (2: with image_files; 3: the
+# processed file keeps them relative to the bundled images folder).
+_BUNDLED_LAYOUT = 'layout-3'
 
 _VISTA_DRIVE = ('https://drive.google.com/file/d/'
                 '1u4QthmEboMzRarF_HLYfLDOLcOZeH8Gp/view')
@@ -51,10 +52,10 @@ def _attach_bundled_images(data, path: str,
     entities and relations from the bundled ``image_features.pt`` (filled
     slots only, see ``datasets/VTKG-I/images/build_images.py``), keeping
     the first :obj:`max_images` slots, and ``image_files``: per item, the
-    paths of the images in its filled slots, in slot order (for selections
-    that read the pixels, *e.g.* RSME's pHash filter gate)."""
+    images of its filled slots, in slot order (for selections that read the
+    pixels, *e.g.* RSME's pHash filter gate), relative to the bundled
+    ``images`` folder (:meth:`VTKG_I.load` makes them absolute)."""
     feats = torch.load(path, map_location='cpu', weights_only=True)
-    image_dir = osp.join(osp.dirname(path), 'images')
     for key in (ENTITY, RELATION):
         mask, x = feats[f'{key}_mask'].bool(), feats[f'{key}_x'].float()
         n = int(data[key].num_nodes)
@@ -85,9 +86,8 @@ def _attach_bundled_images(data, path: str,
         store.has_image = mask.any(-1)
         if files is not None:
             # Filled slots come first in each row (build_images.py).
-            store.image_files = [[osp.join(image_dir, f) for f in row[:k]]
-                                 for row, k in zip(files,
-                                                   mask.sum(-1).tolist())]
+            store.image_files = [list(row[:k]) for row, k in
+                                 zip(files, mask.sum(-1).tolist())]
         data.feature_encoders[f'{key}.x_image'] = feats['encoder']
 
 
@@ -157,6 +157,29 @@ class VTKG_I(_VISTADataset):
             path = osp.join(bundled_dir(), name)
             h.update(sha256sum(path).encode() if osp.exists(path) else b'-')
         return f'{fid}__bundled-{h.hexdigest()[:10]}'
+
+    def load(self, path: str, data_cls=None) -> None:
+        r"""Loads the processed file :obj:`path` and makes its
+        ``image_files`` absolute paths in the bundled images folder of this
+        installation (the processed file keeps them relative, so a moved
+        installation or a shared root still finds them).
+
+        Args:
+            path (str): The processed :obj:`.pt` file.
+            data_cls (type, optional): As in :meth:`MMKGDataset.load`.
+                (default: :obj:`None`)
+        """
+        if data_cls is None:
+            super().load(path)
+        else:
+            super().load(path, data_cls)
+        root = osp.join(bundled_dir(), 'images')
+        for key in (ENTITY, RELATION):
+            store = self._data[key]
+            if 'image_files' in store:
+                store.image_files = [[f if osp.isabs(f) else
+                                      osp.join(root, f) for f in row]
+                                     for row in store.image_files]
 
     def download(self) -> None:
         src = bundled_dir()

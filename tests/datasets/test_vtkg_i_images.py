@@ -212,3 +212,25 @@ def test_thumbnails_rebuild_from_the_debian_files(tmp_path):
             thumb = IMAGES / build.thumb_path(kind, r['name'], int(r['slot']))
             shipped = np.asarray(Image.open(thumb), dtype=np.int16)
             assert np.abs(fresh - shipped).mean() < 1.0, thumb
+
+
+def test_image_files_follow_the_installation(tmp_path, monkeypatch):
+    # The processed file keeps image_files relative: a processed root
+    # re-opened from a moved installation points into the new one.
+    from pyg_mmkg.data.safe_load import safe_torch_load
+    root = tmp_path / 'root'
+    VTKG_I(str(root))
+    processed = sorted(os.listdir(root / 'processed'))
+    saved = safe_torch_load(str(next((root / 'processed').glob('data*.pt'))))
+    rel = saved[0]['entity']['image_files']
+    assert rel[1] == ['entity/airplane.n.01/0.jpg',
+                      'entity/airplane.n.01/1.jpg']
+    moved = tmp_path / 'moved'
+    shutil.copytree(FOLDER, moved)
+    monkeypatch.setattr(vista, 'bundled_dir', lambda: str(moved))
+    dataset = VTKG_I(str(root))
+    assert sorted(os.listdir(root / 'processed')) == processed  # reused
+    files = dataset[0]['entity'].image_files
+    assert files == [[os.path.join(moved, 'images', f) for f in row]
+                     for row in rel]
+    assert all(os.path.isfile(f) for row in files for f in row)
