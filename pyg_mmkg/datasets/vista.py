@@ -9,6 +9,7 @@ import shutil
 from typing import Optional
 
 import torch
+from torch_geometric.data import HeteroData
 
 from pyg_mmkg.data.contract import ENTITY, RELATION
 from pyg_mmkg.data.io import RawFormatError
@@ -68,6 +69,7 @@ def _attach_bundled_images(data, path: str,
                                  f"{tuple(mask.shape)} and {tuple(x.shape)}")
         dense = x.new_zeros(n, mask.size(1), x.size(1))
         dense[mask] = x
+        counts = mask.sum(-1).tolist()  # before max_images
         if max_images is not None:
             dense, mask = dense[:, :max_images], mask[:, :max_images]
         if bool((mask[:, 1:] & ~mask[:, :-1]).any()):
@@ -76,8 +78,6 @@ def _attach_bundled_images(data, path: str,
                                  f"filled one)")
         files = feats.get(f'{key}_files')
         if files is not None:
-            counts = mask.sum(-1).tolist() if max_images is None else \
-                feats[f'{key}_mask'].bool().sum(-1).tolist()
             if len(files) != n or [len(f) for f in files] != counts:
                 raise RawFormatError(path, None, f"'{key}_files' must list "
                                      f"one file per filled image slot")
@@ -158,7 +158,7 @@ class VTKG_I(_VISTADataset):
             h.update(sha256sum(path).encode() if osp.exists(path) else b'-')
         return f'{fid}__bundled-{h.hexdigest()[:10]}'
 
-    def load(self, path: str, data_cls=None) -> None:
+    def load(self, path: str, data_cls=HeteroData) -> None:
         r"""Loads the processed file :obj:`path` and makes its
         ``image_files`` absolute paths in the bundled images folder of this
         installation (the processed file keeps them relative, so a moved
@@ -167,18 +167,14 @@ class VTKG_I(_VISTADataset):
         Args:
             path (str): The processed :obj:`.pt` file.
             data_cls (type, optional): As in :meth:`MMKGDataset.load`.
-                (default: :obj:`None`)
+                (default: :class:`~torch_geometric.data.HeteroData`)
         """
-        if data_cls is None:
-            super().load(path)
-        else:
-            super().load(path, data_cls)
+        super().load(path, data_cls)
         root = osp.join(bundled_dir(), 'images')
         for key in (ENTITY, RELATION):
             store = self._data[key]
             if 'image_files' in store:
-                store.image_files = [[f if osp.isabs(f) else
-                                      osp.join(root, f) for f in row]
+                store.image_files = [[osp.join(root, f) for f in row]
                                      for row in store.image_files]
 
     def download(self) -> None:

@@ -122,12 +122,14 @@ def phash_order(lists: List[List[Any]],
             :class:`PIL.Image.Image`).
         hash_size (int, optional): pHash size. (default: :obj:`16`)
     """
-    return _phash_order(lists, hash_size)[0]
+    order, _ = _phash_positions(lists, hash_size)
+    return [[items[p] for p in pos] for items, pos in zip(lists, order)]
 
 
-def _phash_order(lists: List[List[Any]], hash_size: int
-                 ) -> Tuple[List[List[Any]], List[Tuple[int, int]]]:
-    # phash_order, and the (entity, position) of each unreadable image.
+def _phash_positions(lists: List[List[Any]], hash_size: int
+                     ) -> Tuple[List[List[int]], List[Tuple[int, int]]]:
+    # Per entity, the positions of its images in phash_order's order, and
+    # the (entity, position) of each unreadable image.
     if any(len(items) for items in lists):
         import_optional('PIL.Image', 'vision')  # never "all unreadable"
     hashes, group, where, bad = [], [], [], []
@@ -140,15 +142,15 @@ def _phash_order(lists: List[List[Any]], hash_size: int
                 continue
             group.append(i)
             where.append(p)
-    out = [[] for _ in lists]
+    out: List[List[int]] = [[] for _ in lists]
     if hashes:
         group_t = torch.tensor(group)
         score = phash_scores(torch.stack(hashes), group_t, len(lists))
         perm, _ = _rank_within(group_t, score, len(lists))
         for j in perm.tolist():
-            out[group[j]].append(lists[group[j]][where[j]])
+            out[group[j]].append(where[j])
     for i, p in bad:
-        out[i].append(lists[i][p])
+        out[i].append(p)
     return out, bad
 
 
@@ -166,22 +168,12 @@ def phash_slots(lists: List[List[Any]], hash_size: int = 16) -> Tensor:
             :class:`PIL.Image.Image`).
         hash_size (int, optional): pHash size. (default: :obj:`16`)
     """
-    ordered, bad = _phash_order(lists, hash_size)
-    slots = []
-    for items, order in zip(lists, ordered):
-        if not items:
-            slots.append(0)
-            continue
-        # _phash_order moves unreadable images last and keeps the given
-        # order among equals, so the first position holding the picked
-        # object is its position (identity first: a list may repeat a path).
-        pick = order[0]
-        slot = next((j for j, it in enumerate(items) if it is pick), None)
-        slots.append(items.index(pick) if slot is None else slot)
+    order, bad = _phash_positions(lists, hash_size)
     if bad:
         import warnings
         i, p = bad[0]
         warnings.warn(f"phash_slots: {len(bad)} image(s) could not be read "
                       f"and were not hashed (first: {lists[i][p]!r})",
                       UserWarning, stacklevel=2)
-    return torch.tensor(slots, dtype=torch.long)
+    return torch.tensor([pos[0] if pos else 0 for pos in order],
+                        dtype=torch.long)
