@@ -202,6 +202,46 @@ def build_parser():
     return p
 
 
+def fit_imf(model, data, args, name: str):
+    r"""Trains :obj:`model` with the benchmark's IMF configuration (KvsAll,
+    Adam, the trainer's label smoothing 0 since IMF applies its own
+    :math:`0.9 y + 1/N` targets) and the budget of :obj:`args`; returns the
+    trainer, its results and the row fields every IMF benchmark records
+    (test metrics, validation MRR, epochs, times).
+
+    Args:
+        model (IMF): The model.
+        data (HeteroData): The graph.
+        args (argparse.Namespace): :obj:`lr`, :obj:`batch_size`,
+            :obj:`epochs`, :obj:`eval_every`, :obj:`patience`,
+            :obj:`max_time_s`, :obj:`seed` and :obj:`run_dir`.
+        name (str): The run folder's name under :obj:`args.run_dir`.
+    """
+    config = TrainConfig(
+        regime='kvsall', optimizer='adam', lr=args.lr,
+        batch_size=args.batch_size, epochs=args.epochs, label_smoothing=0.0,
+        eval_every=args.eval_every, patience=args.patience,
+        max_time_s=args.max_time_s, progress=False, device='cpu',
+        seed=args.seed, eval_batch_size=512)
+    trainer = Trainer(model, data, config, plot=False,
+                      run_dir=osp.join(args.run_dir, name))
+    t0 = time.perf_counter()
+    res = trainer.fit()
+    wall = time.perf_counter() - t0
+    times = [m['time/epoch_s'] for m in trainer.history]
+    fitted = {
+        'test': {k: res['test'][k]
+                 for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
+        'val_mrr': res['val']['mrr'],
+        'best_epoch': res['best_epoch'],
+        'epochs': res['epochs_trained'],
+        'train_s': res['train_time_s'],
+        'epoch_s_mean': sum(times) / max(len(times), 1),
+        'wall_s': wall,
+    }
+    return trainer, res, fitted
+
+
 def parse_args(argv=None):
     r"""The parsed command line.
 
@@ -230,23 +270,11 @@ def main(argv=None):
     model = IMF.from_data(data, hidden_channels=args.dim,
                           modalities=modalities, branch_loss=args.loss,
                           contrastive_weight=args.contrastive_weight)
-    # IMF applies its own 0.9 y + 1/N targets: the trainer's smoothing is 0.
-    config = TrainConfig(
-        regime='kvsall', optimizer='adam', lr=args.lr,
-        batch_size=args.batch_size, epochs=args.epochs, label_smoothing=0.0,
-        eval_every=args.eval_every, patience=args.patience,
-        max_time_s=args.max_time_s, progress=False, device='cpu',
-        seed=args.seed, eval_batch_size=512)
     name = (f'{dataset}-imf-{args.setting}'
             f'{"-trainshuf" if args.train_shuffle_text else ""}-'
             f'{args.loss}-d{args.dim}-s{args.seed}')
-    trainer = Trainer(model, data, config, plot=False,
-                      run_dir=osp.join(args.run_dir, name))
-    t0 = time.perf_counter()
-    res = trainer.fit()
-    wall = time.perf_counter() - t0
+    trainer, res, fitted = fit_imf(model, data, args, name)
     test = res['test']
-    times = [m['time/epoch_s'] for m in trainer.history]
     row = {
         'dataset': dataset, 'model': 'imf', 'setting': args.setting,
         'train_shuffle_text': args.train_shuffle_text, 'loss': args.loss,
@@ -254,17 +282,10 @@ def main(argv=None):
         'text': (None if 'text' not in modalities else
                  'file' if args.data else 'saved' if args.text_features
                  else 'minilm-names'),
-        'test': {k: test[k]
-                 for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
+        **fitted,
         'test_head_mrr': test['head_mrr'],
         'test_tail_mrr': test['tail_mrr'],
-        'val_mrr': res['val']['mrr'],
-        'best_epoch': res['best_epoch'],
-        'epochs': res['epochs_trained'],
-        'train_s': res['train_time_s'],
         'steps_per_epoch': len(trainer.batches),
-        'epoch_s_mean': sum(times) / max(len(times), 1),
-        'wall_s': wall,
         'num_parameters': sum(p.numel() for p in model.parameters()),
     }
     if 'text' in modalities:

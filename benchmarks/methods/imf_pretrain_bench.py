@@ -17,13 +17,15 @@ import json
 import os
 import os.path as osp
 import shutil
-import time
+import sys
 
 import torch
 
 from pyg_mmkg.nn.models import IMF
-from pyg_mmkg.train import TrainConfig, Trainer
 from pyg_mmkg.train.run import load_data
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from imf_bench import fit_imf  # noqa: E402
 
 
 def stage_raw(raw: str, root: str) -> None:
@@ -68,23 +70,10 @@ def main():
                           pretrain=pretrain,
                           pretrain_epochs=args.pretrain_epochs,
                           pretrain_kwargs={'lr': args.pretrain_lr})
-    # IMF applies its own 0.9 y + 1/N targets: the trainer's smoothing is 0.
-    config = TrainConfig(
-        regime='kvsall', optimizer='adam', lr=args.lr,
-        batch_size=args.batch_size, epochs=args.epochs, label_smoothing=0.0,
-        eval_every=args.eval_every, patience=args.patience,
-        max_time_s=args.max_time_s, progress=False, device='cpu',
-        seed=args.seed, eval_batch_size=512)
     name = (f'{args.dataset}-imf-structure-pre{args.pretrain}'
             f'{args.pretrain_epochs if pretrain else ""}-{args.loss}-'
             f'd{args.dim}-s{args.seed}')
-    trainer = Trainer(model, data, config, plot=False,
-                      run_dir=osp.join(args.run_dir, name))
-    t0 = time.perf_counter()
-    res = trainer.fit()
-    wall = time.perf_counter() - t0
-    test = res['test']
-    times = [m['time/epoch_s'] for m in trainer.history]
+    trainer, res, fitted = fit_imf(model, data, args, name)
     start = res.get('fit_start') or {}
     row = {
         'dataset': args.dataset, 'model': 'imf', 'setting': 'structure',
@@ -92,17 +81,10 @@ def main():
         'pretrain_s': start.get('time_s', 0.0),
         'pretrain_loss_first': start.get('loss_first'),
         'pretrain_loss_last': start.get('loss_last'),
-        'test': {k: test[k]
-                 for k in ('mrr', 'hits@1', 'hits@3', 'hits@10', 'mr')},
-        'val_mrr': res['val']['mrr'],
+        **fitted,
         'val_curve': [[i + 1, m['val/mrr']]
                       for i, m in enumerate(trainer.history)
                       if 'val/mrr' in m],
-        'best_epoch': res['best_epoch'],
-        'epochs': res['epochs_trained'],
-        'train_s': res['train_time_s'],
-        'epoch_s_mean': sum(times) / max(len(times), 1),
-        'wall_s': wall,
         'load_avg_end': os.getloadavg(),
     }
     print(json.dumps(row), flush=True)
